@@ -1,0 +1,544 @@
+//! The command line (contract in `design.md`): `serve`, `check`, `poll`, `extract`, `render`.
+//! Exit codes: 0 success, 1 a problem the output describes (bad config, failed source, unknown
+//! channel), 2 bad usage (from clap).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt;
+
+use crate::app::{App, AppState};
+use crate::config::{Config, ConfigError, SourceConfig};
+use crate::fetch::{Conditional, FetchOutcome};
+use crate::model::Article;
+use crate::normalize::chinese::{self, Script};
+use crate::refresh::{self, RefreshCtx};
+use crate::render::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "feedloom",
+    version,
+    about = "Turns feeds and HTML news pages into clean per-channel RSS, Atom and JSON feeds.",
+    after_help = "Exit status: 0 on success, 1 when the command found a problem it printed (invalid config, a failed source, an unknown channel), 2 on bad usage."
+)]
+pub struct Args {
+    /// The config file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: poll every source on its schedule and serve the channels over HTTP (the
+    /// default command). SIGINT/SIGTERM stop it cleanly (exit 0).
+    Serve,
+    /// Validate the config and print every problem with its line:col. Exits 1 if there is any.
+    Check,
+    /// Refresh the given sources (or all) once, store the result and print a line per source.
+    /// Exits 1 if any failed.
+    Poll {
+        /// Source ids (all sources when none is given).
+        sources: Vec<String>,
+    },
+    /// Fetch and extract without storing; print the items as JSON (to tune selectors).
+    Extract {
+        /// A source id from the config, an http(s)/file URL, or a file path.
+        target: String,
+        /// Convert Chinese text to this script.
+        #[arg(long, value_enum)]
+        script: Option<ScriptArg>,
+    },
+    /// Write the whole store as JSON lines (a line per source state and per article) to stdout,
+    /// for backups and moving between machines or versions.
+    Export,
+    /// Read a dump written by `export` into the store (stop the daemon first).
+    Import {
+        /// The dump file (`-` for stdin).
+        file: PathBuf,
+    },
+    /// Print a channel's feed from the store.
+    Render {
+        channel: String,
+        #[arg(long, value_enum, default_value_t = FormatArg::Atom)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScriptArg {
+    Simplified,
+    Traditional,
+    Keep,
+}
+
+impl From<ScriptArg> for Script {
+    fn from(s: ScriptArg) -> Script {
+        match s {
+            ScriptArg::Simplified => Script::Simplified,
+            ScriptArg::Traditional => Script::Traditional,
+            ScriptArg::Keep => Script::Keep,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Rss => Format::Rss,
+            FormatArg::Atom => Format::Atom,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+pub fn init_logging(args: &Args) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FEEDLOOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Run a parsed command line to its exit code.
+pub fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("feedloom: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match args.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&args.config).await,
+            Command::Check => check(&args.config),
+            Command::Poll { sources } => poll(&args.config, &sources).await,
+            Command::Extract { target, script } => {
+                extract(&args.config, &target, script.map(Script::from)).await
+            }
+            Command::Export => export(&args.config).await,
+            Command::Import { file } => import(&args.config, &file).await,
+            Command::Render { channel, format } => {
+                render(&args.config, &channel, format.into()).await
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("feedloom: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    match Config::load(path) {
+        Ok(c) => Ok(c),
+        Err(e @ ConfigError::Invalid { .. }) => Err(anyhow::anyhow!("{e}")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match Config::load(path) {
+        Ok(c) => {
+            println!(
+                "{}: ok ({} sources, {} channels)",
+                path.display(),
+                c.sources.len(),
+                c.channels.len()
+            );
+            for w in warnings(&c) {
+                println!("warning: {w}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ConfigError::Invalid { problems, .. }) => {
+            for p in problems {
+                println!("{}:{p}", path.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            println!("{e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Likely mistakes that are not errors.
+pub fn warnings(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in c.sources.keys() {
+        if c.channels_of(id).is_empty() {
+            out.push(format!("source {id:?} is in no channel"));
+        }
+    }
+    for s in c.sources.values() {
+        let public = s.url.scheme() != "file" && !crate::fetch::is_local_url(&s.url);
+        if public && s.interval < std::time::Duration::from_secs(60) {
+            out.push(format!(
+                "source {:?} polls a public host every {:?}: that is impolite (use at least 1m)",
+                s.id, s.interval
+            ));
+        }
+    }
+    out
+}
+
+async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let app = App::build(config).await?;
+    tracing::info!(addr = %app.addr(), "feedloom serving on http://{}/", app.addr());
+    #[cfg(unix)]
+    {
+        // SIGHUP re-reads the config; an invalid one is logged and the running one kept.
+        let state = app.state.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                if let Err(e) = state.reload().await {
+                    tracing::error!("reload refused, keeping the running config: {e}");
+                }
+            }
+        });
+    }
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on the first SIGINT or SIGTERM; a second one exits at once.
+async fn shutdown_signal() {
+    wait_signal().await;
+    tokio::spawn(async {
+        wait_signal().await;
+        eprintln!("feedloom: second signal, exiting now");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn poll(path: &std::path::Path, ids: &[String]) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let unknown: Vec<&String> = ids
+        .iter()
+        .filter(|id| !config.sources.contains_key(*id))
+        .collect();
+    if !unknown.is_empty() {
+        anyhow::bail!("unknown source(s): {unknown:?}");
+    }
+    let selected: Vec<SourceConfig> = config
+        .sources
+        .values()
+        .filter(|s| ids.is_empty() || ids.contains(&s.id))
+        .cloned()
+        .collect();
+    let concurrency = config.poll.concurrency;
+    let state = AppState::open(config)?;
+    let ctx = state.refresh_ctx();
+    let reports: Vec<_> = futures_util::stream::iter(selected)
+        .map(|src| {
+            let ctx: RefreshCtx = ctx.clone();
+            let prev = state.source_state(&src);
+            async move { refresh::refresh(&ctx, &src, prev).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut failed = 0;
+    let mut reports = reports;
+    reports.sort_by(|a, b| a.source.cmp(&b.source));
+    for r in &reports {
+        let detail = match &r.outcome {
+            refresh::Outcome::Failed(e) => format!(" error: {e}"),
+            _ => String::new(),
+        };
+        if r.outcome.is_failure() {
+            failed += 1;
+        }
+        println!(
+            "{:<24} {:<12} new={} updated={} unchanged={} {}ms{}",
+            r.source,
+            r.outcome.label(),
+            r.counts.new,
+            r.counts.updated,
+            r.counts.unchanged,
+            r.elapsed.as_millis(),
+            detail
+        );
+    }
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.flush())
+        .await?
+        .context("flushing the store")?;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The JSON shape `feedloom extract` prints (contract).
+fn extract_json(a: &Article, script: Script) -> serde_json::Value {
+    let c = |s: &str| chinese::convert(s, script);
+    serde_json::json!({
+        "url": a.url,
+        "title": c(&a.title),
+        "published": a.published.map(|d| d.to_rfc3339()),
+        "authors": a.authors.iter().map(|p| c(&p.name)).collect::<Vec<_>>(),
+        "source": a.origin.as_deref().map(c),
+        "editors": a.editors.iter().map(|e| c(e)).collect::<Vec<_>>(),
+        "site": a.site.as_deref().map(c),
+        "content_html": a.content_html.as_deref().map(c),
+        "content_text": c(&a.content_text),
+    })
+}
+
+async fn extract(
+    path: &std::path::Path,
+    target: &str,
+    script: Option<Script>,
+) -> anyhow::Result<ExitCode> {
+    // A config is optional here: a URL or file can be extracted without one.
+    let config = if path.exists() { Some(load(path)?) } else { None };
+    let fetch_cfg = config
+        .as_ref()
+        .map(crate::app::fetch_config)
+        .unwrap_or_default();
+    let fetcher = crate::fetch::Fetcher::new(fetch_cfg)?;
+    let now = Utc::now();
+    let (articles, script) = if let Some(src) = config.as_ref().and_then(|c| c.sources.get(target))
+    {
+        let cfg = config.as_ref().expect("checked above");
+        let script = script.unwrap_or_else(|| {
+            cfg.channels
+                .values()
+                .find(|c| c.sources.contains(&src.id))
+                .map(|c| c.script)
+                .unwrap_or_default()
+        });
+        let dir = tempfile_dir()?;
+        let store = crate::store::Store::open(&dir.join("scratch.sled"))?;
+        let ctx = RefreshCtx {
+            fetcher: fetcher.clone(),
+            store,
+            poll: cfg.poll.clone(),
+        };
+        let doc = match fetcher.get(src.url.as_str(), &Conditional::default()).await? {
+            FetchOutcome::Fetched(d) => d,
+            FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
+        };
+        let collected = refresh::collect(&ctx, src, &doc, |_| false, now).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        (collected.articles, script)
+    } else {
+        let url = if target.contains("://") {
+            target.to_string()
+        } else {
+            let p = std::fs::canonicalize(target)
+                .with_context(|| format!("{target:?} is neither a source id, a URL nor a file"))?;
+            url::Url::from_file_path(&p)
+                .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", p.display()))?
+                .to_string()
+        };
+        let doc = match fetcher.get(&url, &Conditional::default()).await? {
+            FetchOutcome::Fetched(d) => d,
+            FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
+        };
+        let decoded = crate::decode::decode(&doc.body, doc.content_type.as_deref());
+        let tz = config
+            .as_ref()
+            .and_then(|c| c.sources.values().next().map(|s| s.timezone))
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        let articles: Vec<Article> = if crate::parse::looks_like_feed(&decoded.text) {
+            let parsed = crate::parse::parse_feed(&decoded.text, Some(&doc.final_url))?;
+            let sctx = crate::normalize::SourceContext {
+                source_id: "extract",
+                timezone: tz,
+                base_url: &doc.final_url,
+            };
+            parsed
+                .entries
+                .into_iter()
+                .filter_map(|e| crate::normalize::normalize(e, &sctx, now))
+                .collect()
+        } else {
+            let entry =
+                crate::extract::extract_article(&decoded.text, &doc.final_url, &Default::default())?;
+            let sctx = crate::normalize::SourceContext {
+                source_id: "extract",
+                timezone: tz,
+                base_url: &doc.final_url,
+            };
+            crate::normalize::normalize(entry, &sctx, now)
+                .into_iter()
+                .collect()
+        };
+        (articles, script.unwrap_or(Script::Keep))
+    };
+    let json: Vec<_> = articles.iter().map(|a| extract_json(a, script)).collect();
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "feedloom-extract-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn render(
+    path: &std::path::Path,
+    channel: &str,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let Some(ch) = config.channels.get(channel).cloned() else {
+        eprintln!("feedloom: no channel {channel:?} in {}", path.display());
+        return Ok(ExitCode::from(1));
+    };
+    let state: Arc<AppState> = AppState::open(config)?;
+    let base = state.config.load().server.base_url.clone();
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        crate::cache::render_channel(&st.store, &ch, &base, format, ch.limit)
+    })
+    .await??;
+    use std::io::Write;
+    std::io::stdout().write_all(&r.body)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of an export dump.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum DumpLine {
+    Source {
+        id: String,
+        state: crate::model::SourceState,
+    },
+    Article {
+        article: Article,
+    },
+}
+
+async fn export(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let store = crate::store::Store::open(&config.store.path)?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use std::io::Write;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for (id, state) in store.source_states()? {
+            serde_json::to_writer(&mut out, &DumpLine::Source { id, state })?;
+            out.write_all(b"\n")?;
+        }
+        for a in store.all_articles() {
+            serde_json::to_writer(&mut out, &DumpLine::Article { article: a? })?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        Ok(())
+    })
+    .await??;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let store = crate::store::Store::open(&config.store.path)?;
+    let file = file.to_path_buf();
+    let (sources, articles) = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+        use std::io::BufRead;
+        let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+            Box::new(std::io::BufReader::new(std::io::stdin()))
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?,
+            ))
+        };
+        let (mut n_src, mut n_art) = (0, 0);
+        let mut batch = Vec::new();
+        for (i, line) in reader.lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed: DumpLine = serde_json::from_str(&line)
+                .with_context(|| format!("line {}: not a feedloom dump line", i + 1))?;
+            match parsed {
+                DumpLine::Source { id, state } => {
+                    store.put_source_state(&id, &state)?;
+                    n_src += 1;
+                }
+                DumpLine::Article { article } => {
+                    batch.push(article);
+                    if batch.len() >= 500 {
+                        n_art += store.import_articles(&batch)?;
+                        batch.clear();
+                    }
+                }
+            }
+        }
+        n_art += store.import_articles(&batch)?;
+        store.flush()?;
+        Ok((n_src, n_art))
+    })
+    .await??;
+    println!("imported {sources} source states and {articles} articles");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,508 @@
+//! One source refresh, start to end: fetch → decode → parse | extract → normalize → store.
+//! It never panics on bad input and never returns early without recording what happened in the
+//! source's state.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::config::{PollConfig, SourceConfig, SourceKind};
+use crate::decode::decode;
+use crate::extract::{self, ExtractError};
+use crate::fetch::{CacheHints, Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
+use crate::model::{Article, RawEntry, SourceState, SourceStatus};
+use crate::normalize::{self, SourceContext};
+use crate::parse::{self, ParseError};
+use crate::store::{RefreshCounts, Retention, Store, StoreError};
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{error}{}", content_type.as_ref().map(|c| format!(" (Content-Type: {c})")).unwrap_or_default())]
+    Parse {
+        error: ParseError,
+        content_type: Option<String>,
+    },
+    #[error("list page: {0}")]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a refresh ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 304 from the origin.
+    NotModified,
+    /// Same bytes as last time: nothing parsed.
+    SameBody,
+    /// Parsed and stored.
+    Stored,
+    Failed(String),
+    Gone,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::NotModified => "not_modified",
+            Outcome::SameBody => "unchanged",
+            Outcome::Stored => "ok",
+            Outcome::Failed(_) => "error",
+            Outcome::Gone => "gone",
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+}
+
+/// The result of one refresh, for the scheduler, the CLI and metrics.
+#[derive(Debug, Clone)]
+pub struct RefreshReport {
+    pub source: String,
+    pub outcome: Outcome,
+    pub counts: RefreshCounts,
+    pub elapsed: Duration,
+    pub bytes: usize,
+    /// The state after this refresh (already persisted when it mattered).
+    pub state: SourceState,
+    /// Article pages of an HTML source that failed (they are retried next time).
+    pub article_failures: usize,
+}
+
+impl RefreshReport {
+    /// Whether channels that include the source must be re-rendered.
+    pub fn changed(&self) -> bool {
+        self.counts.changed()
+    }
+}
+
+/// What a refresh needs: the one HTTP client, the store and the polling limits.
+#[derive(Clone)]
+pub struct RefreshCtx {
+    pub fetcher: Fetcher,
+    pub store: Store,
+    pub poll: PollConfig,
+}
+
+/// The state to start from: a changed configured URL forgets redirects, validators and `gone`.
+pub fn starting_state(src: &SourceConfig, stored: Option<SourceState>) -> SourceState {
+    let configured = src.url.to_string();
+    match stored {
+        Some(s) if s.configured_url.as_deref() == Some(configured.as_str()) => s,
+        Some(s) => SourceState {
+            configured_url: Some(configured.clone()),
+            url: Some(configured),
+            status: SourceStatus::Pending,
+            consecutive_failures: 0,
+            last_poll: s.last_poll,
+            last_success: s.last_success,
+            ..Default::default()
+        },
+        None => SourceState {
+            configured_url: Some(configured.clone()),
+            url: Some(configured),
+            ..Default::default()
+        },
+    }
+}
+
+/// A deterministic jitter in [-1, 1) derived from the source id and the time, so that sources
+/// sharing an interval drift apart instead of firing together.
+fn jitter_unit(seed: &str, now: DateTime<Utc>) -> f64 {
+    let mut h = Sha256::new();
+    h.update(seed.as_bytes());
+    h.update(now.timestamp_micros().to_be_bytes());
+    let d = h.finalize();
+    let v = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+    (v as f64 / u32::MAX as f64) * 2.0 - 1.0
+}
+
+/// When to poll next after a success: the interval with ±10% jitter, never sooner than the
+/// origin asked (RSS ttl, Cache-Control max-age, Expires), within the configured bounds.
+pub fn next_after_success(
+    src: &SourceConfig,
+    poll: &PollConfig,
+    ttl_minutes: Option<u32>,
+    cache: CacheHints,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let base = src.interval.as_secs_f64();
+    let mut secs = base * (1.0 + 0.1 * jitter_unit(&src.id, now));
+    if let Some(ttl) = ttl_minutes {
+        secs = secs.max(ttl as f64 * 60.0);
+    }
+    if let Some(ma) = cache.max_age {
+        secs = secs.max(ma.as_secs_f64());
+    }
+    if let Some(exp) = cache.expires {
+        secs = secs.max((exp - now).num_milliseconds() as f64 / 1000.0);
+    }
+    secs = secs
+        .max(poll.min_interval.as_secs_f64())
+        .min(poll.max_interval.as_secs_f64().max(base));
+    now + chrono::Duration::milliseconds((secs * 1000.0) as i64)
+}
+
+/// When to poll next after the `failures`-th consecutive failure: interval × 2^(failures-1) with
+/// jitter, capped at `max_backoff`, and never sooner than a `Retry-After`.
+pub fn next_after_failure(
+    src: &SourceConfig,
+    poll: &PollConfig,
+    failures: u32,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let exp = failures.saturating_sub(1).min(30);
+    let mut secs = src.interval.as_secs_f64() * 2f64.powi(exp as i32);
+    secs *= 1.0 + 0.1 * jitter_unit(&src.id, now);
+    secs = secs.min(poll.max_backoff.as_secs_f64());
+    if let Some(ra) = retry_after {
+        secs = secs.max(ra.as_secs_f64());
+    }
+    secs = secs.max(poll.min_interval.as_secs_f64());
+    now + chrono::Duration::milliseconds((secs * 1000.0) as i64)
+}
+
+fn body_hash(body: &[u8]) -> String {
+    normalize::hex16(&Sha256::digest(body))
+}
+
+/// Refresh one source and persist the outcome. `prev` is the state the scheduler holds.
+pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) -> RefreshReport {
+    let started = Instant::now();
+    let now = Utc::now();
+    let mut state = prev;
+    let poll_url = state.url.clone().unwrap_or_else(|| src.url.to_string());
+    let cond = Conditional {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let mut report = RefreshReport {
+        source: src.id.clone(),
+        outcome: Outcome::Stored,
+        counts: RefreshCounts::default(),
+        elapsed: Duration::ZERO,
+        bytes: 0,
+        state: SourceState::default(),
+        article_failures: 0,
+    };
+    let status_before = state.status;
+    state.last_poll = Some(now);
+
+    let result = match ctx.fetcher.get(&poll_url, &cond).await {
+        Err(e) => Err(RefreshError::Fetch(e)),
+        Ok(FetchOutcome::NotModified {
+            moved_permanently_to,
+            cache,
+        }) => {
+            let moved = note_move(src, &mut state, moved_permanently_to);
+            succeed(&mut state, now);
+            state.next_poll = Some(next_after_success(src, &ctx.poll, None, cache, now));
+            report.outcome = Outcome::NotModified;
+            // A 304 costs no parsing and no article writes; the state is written only when
+            // something a restart must know changed.
+            if moved || status_before != SourceStatus::Ok {
+                persist_state(ctx, &src.id, &state).await;
+            }
+            Ok(())
+        }
+        Ok(FetchOutcome::Fetched(doc)) => {
+            report.bytes = doc.body.len();
+            let moved = note_move(src, &mut state, doc.moved_permanently_to.clone());
+            let hash = body_hash(&doc.body);
+            if state.body_hash.as_deref() == Some(hash.as_str())
+                && state.status == SourceStatus::Ok
+            {
+                let validators_changed =
+                    state.etag != doc.etag || state.last_modified != doc.last_modified;
+                state.etag = doc.etag.clone();
+                state.last_modified = doc.last_modified.clone();
+                succeed(&mut state, now);
+                state.next_poll = Some(next_after_success(src, &ctx.poll, None, doc.cache, now));
+                report.outcome = Outcome::SameBody;
+                if moved || validators_changed {
+                    persist_state(ctx, &src.id, &state).await;
+                }
+                Ok(())
+            } else {
+                process(ctx, src, doc, hash, &mut state, now, &mut report).await
+            }
+        }
+    };
+
+    if let Err(e) = result {
+        fail(ctx, src, &mut state, &e, now, &mut report).await;
+    }
+    report.elapsed = started.elapsed();
+    report.state = state;
+    report
+}
+
+fn note_move(src: &SourceConfig, state: &mut SourceState, moved: Option<String>) -> bool {
+    match moved {
+        Some(to) if state.url.as_deref() != Some(to.as_str()) => {
+            tracing::info!(source = %src.id, from = ?state.url, to = %to, "source moved permanently; polling the new URL from now on");
+            state.url = Some(to);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn succeed(state: &mut SourceState, now: DateTime<Utc>) {
+    state.status = SourceStatus::Ok;
+    state.last_error = None;
+    state.consecutive_failures = 0;
+    state.last_success = Some(now);
+}
+
+async fn persist_state(ctx: &RefreshCtx, id: &str, state: &SourceState) {
+    let store = ctx.store.clone();
+    let id = id.to_string();
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || store.put_source_state(&id, &st)).await;
+    if let Ok(Err(e)) | Err(e) = r.map_err(|e| StoreError::Corrupt {
+        key: "task".into(),
+        reason: e.to_string(),
+    }) {
+        tracing::error!(error = %e, "cannot persist source state");
+    }
+}
+
+async fn fail(
+    ctx: &RefreshCtx,
+    src: &SourceConfig,
+    state: &mut SourceState,
+    e: &RefreshError,
+    now: DateTime<Utc>,
+    report: &mut RefreshReport,
+) {
+    let msg = e.to_string();
+    state.last_error = Some(msg.clone());
+    if matches!(e, RefreshError::Fetch(FetchError::Gone)) {
+        state.status = SourceStatus::Gone;
+        state.next_poll = None;
+        report.outcome = Outcome::Gone;
+    } else {
+        state.status = SourceStatus::Error;
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        let retry_after = match e {
+            RefreshError::Fetch(f) => f.retry_after(),
+            _ => None,
+        };
+        state.next_poll = Some(next_after_failure(
+            src,
+            &ctx.poll,
+            state.consecutive_failures,
+            retry_after,
+            now,
+        ));
+        report.outcome = Outcome::Failed(msg.clone());
+    }
+    tracing::warn!(source = %src.id, failures = state.consecutive_failures, error = %msg, next_poll = ?state.next_poll, "refresh failed");
+    persist_state(ctx, &src.id, state).await;
+}
+
+/// Decode and read a fetched document, then store what it holds.
+async fn process(
+    ctx: &RefreshCtx,
+    src: &SourceConfig,
+    doc: Fetched,
+    hash: String,
+    state: &mut SourceState,
+    now: DateTime<Utc>,
+    report: &mut RefreshReport,
+) -> Result<(), RefreshError> {
+    let store = ctx.store.clone();
+    let source_id = src.id.clone();
+    let known = move |url: &str| store.knows_url(&source_id, url).unwrap_or(false);
+    let collected = collect(ctx, src, &doc, known, now).await?;
+    report.article_failures = collected.article_failures;
+
+    // Validators are stored only when everything the document points to was stored, so a
+    // failed article page is retried instead of hidden behind a 304.
+    if collected.article_failures == 0 {
+        state.etag = doc.etag.clone();
+        state.last_modified = doc.last_modified.clone();
+        state.body_hash = Some(hash);
+    } else {
+        state.etag = None;
+        state.last_modified = None;
+        state.body_hash = None;
+    }
+    state.repairs = collected.repairs;
+    succeed(state, now);
+    state.next_poll = Some(next_after_success(
+        src,
+        &ctx.poll,
+        collected.ttl_minutes,
+        doc.cache,
+        now,
+    ));
+
+    let retention = Retention {
+        max_items: src.max_items,
+        max_age: src.max_age,
+        ..Retention::default()
+    };
+    let store = ctx.store.clone();
+    let id = src.id.clone();
+    let st = state.clone();
+    let counts = tokio::task::spawn_blocking(move || {
+        store.apply_refresh(&id, collected.articles, &st, retention, now)
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt {
+        key: "task".into(),
+        reason: e.to_string(),
+    })??;
+    report.counts = counts;
+    report.outcome = Outcome::Stored;
+    Ok(())
+}
+
+/// What a document yielded, before storing.
+pub struct Collected {
+    pub articles: Vec<Article>,
+    pub ttl_minutes: Option<u32>,
+    pub repairs: Vec<String>,
+    pub article_failures: usize,
+}
+
+/// Turn a fetched document into normalized articles. For an HTML source this fetches the
+/// article pages that `known` does not recognise.
+pub async fn collect(
+    ctx: &RefreshCtx,
+    src: &SourceConfig,
+    doc: &Fetched,
+    known: impl Fn(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Result<Collected, RefreshError> {
+    let decoded = decode(&doc.body, doc.content_type.as_deref());
+    let text = decoded.text;
+    let kind = match src.kind {
+        Some(k) => k,
+        None if parse::looks_like_feed(&text) || src.html.is_none() => SourceKind::Feed,
+        None => SourceKind::Html,
+    };
+    let sctx = SourceContext {
+        source_id: &src.id,
+        timezone: src.timezone,
+        base_url: &doc.final_url,
+    };
+    match kind {
+        SourceKind::Feed => {
+            let parsed =
+                parse::parse_feed(&text, Some(&doc.final_url)).map_err(|error| {
+                    RefreshError::Parse {
+                        error,
+                        content_type: doc.content_type.clone(),
+                    }
+                })?;
+            if !parsed.repairs.is_empty() {
+                tracing::info!(source = %src.id, repairs = ?parsed.repairs, "feed needed repair");
+            }
+            let articles = parsed
+                .entries
+                .into_iter()
+                .filter_map(|e| normalize::normalize(e, &sctx, now))
+                .collect();
+            Ok(Collected {
+                articles,
+                ttl_minutes: parsed.ttl_minutes,
+                repairs: parsed.repairs,
+                article_failures: 0,
+            })
+        }
+        SourceKind::Html => {
+            let Some(html) = &src.html else {
+                // Without selectors the page itself is the article.
+                let entry = extract::extract_article(&text, &doc.final_url, &Default::default())?;
+                let articles = normalize::normalize(entry, &sctx, now).into_iter().collect();
+                return Ok(Collected {
+                    articles,
+                    ttl_minutes: None,
+                    repairs: vec![],
+                    article_failures: 0,
+                });
+            };
+            let links =
+                extract::extract_links(&text, &doc.final_url, &html.items, html.max_items)?;
+            let todo: Vec<String> = links
+                .into_iter()
+                .filter(|l| !known(&normalize::canonical_url(l)))
+                .collect();
+            let fetcher = ctx.fetcher.clone();
+            let rules = html.rules.clone();
+            let results: Vec<(String, Result<RawEntry, String>)> =
+                futures_util::stream::iter(todo)
+                    .map(|link| {
+                        let fetcher = fetcher.clone();
+                        let rules = rules.clone();
+                        async move {
+                            let r = fetch_article(&fetcher, &link, &rules).await;
+                            (link, r)
+                        }
+                    })
+                    .buffered(4)
+                    .collect()
+                    .await;
+            let mut articles = Vec::new();
+            let mut failures = 0;
+            for (link, r) in results {
+                match r {
+                    Ok(entry) => {
+                        if let Some(a) = normalize::normalize(entry, &sctx, now) {
+                            articles.push(a);
+                        }
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(source = %src.id, article = %link, error = %e, "article page failed; it is retried at the next poll");
+                    }
+                }
+            }
+            Ok(Collected {
+                articles,
+                ttl_minutes: None,
+                repairs: vec![],
+                article_failures: failures,
+            })
+        }
+    }
+}
+
+async fn fetch_article(
+    fetcher: &Fetcher,
+    link: &str,
+    rules: &extract::ArticleRules,
+) -> Result<RawEntry, String> {
+    let doc = match fetcher
+        .get(link, &Conditional::default())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        FetchOutcome::Fetched(d) => d,
+        FetchOutcome::NotModified { .. } => return Err("unexpected 304".into()),
+    };
+    let decoded = decode(&doc.body, doc.content_type.as_deref());
+    // Parsing a large page is CPU work: keep it off the async workers.
+    let final_url = doc.final_url.clone();
+    let rules = rules.clone();
+    let mut entry = tokio::task::spawn_blocking(move || {
+        extract::extract_article(&decoded.text, &final_url, &rules)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    // The link the list page gave is the article's identity, whatever redirects followed.
+    entry.link = Some(link.to_string());
+    Ok(entry)
+}

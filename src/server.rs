@@ -1,0 +1,515 @@
+//! HTTP: one warp filter hands every request to [`handle`], which routes by path. Feeds are
+//! answered from the rendered cache (no parsing, no store scan, no rendering when nothing
+//! changed). Errors become statuses in one place: [`ServeError::into_response`].
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::Filter;
+
+use crate::app::AppState;
+use crate::cache::{render_channel, Rendered};
+use crate::config::ChannelConfig;
+use crate::model::SourceStatus;
+use crate::render::Format;
+
+/// What can go wrong serving a request; mapped to a status in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServeError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ServeError::NotFound => StatusCode::NOT_FOUND,
+            ServeError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn into_response(self) -> Response<Bytes> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut r = Response::new(Bytes::from(format!("{self}\n")));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r
+    }
+}
+
+/// The single filter that serves everything.
+pub fn routes(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Response<Bytes>,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    warp::method()
+        .and(warp::path::full())
+        .and(
+            warp::query::<HashMap<String, String>>()
+                .or(warp::any().map(HashMap::new))
+                .unify(),
+        )
+        .and(warp::header::headers_cloned())
+        .and(warp::any().map(move || state.clone()))
+        .then(
+            |method: Method,
+             path: warp::path::FullPath,
+             query: HashMap<String, String>,
+             headers: HeaderMap,
+             state: Arc<AppState>| async move {
+                let started = Instant::now();
+                let route = route_label(path.as_str());
+                let resp = match handle(&state, &method, path.as_str(), &query, &headers).await {
+                    Ok(r) => r,
+                    Err(e) => e.into_response(),
+                };
+                let labels = [
+                    ("route", route.to_string()),
+                    ("status", resp.status().as_u16().to_string()),
+                ];
+                metrics::counter!("feedloom_http_requests_total", &labels).increment(1);
+                metrics::histogram!("feedloom_http_seconds", "route" => route)
+                    .record(started.elapsed().as_secs_f64());
+                resp
+            },
+        )
+}
+
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/" => "index",
+        "/opml" => "opml",
+        "/healthz" => "healthz",
+        "/metrics" => "metrics",
+        "/api/sources" => "api_sources",
+        p if p.starts_with("/feeds/") => "feed",
+        p if p.starts_with("/admin/") => "admin",
+        _ => "other",
+    }
+}
+
+async fn handle(
+    state: &Arc<AppState>,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Response<Bytes>, ServeError> {
+    let read = method == Method::GET || method == Method::HEAD;
+    let resp = match path {
+        p if p.starts_with("/feeds/") => {
+            if !read {
+                return Err(ServeError::MethodNotAllowed);
+            }
+            feed(state, &p["/feeds/".len()..], query, headers).await?
+        }
+        "/" if read => index(state).await?,
+        "/opml" if read => opml(state),
+        "/healthz" if read => healthz(state).await?,
+        "/metrics" if read => text(
+            "text/plain; version=0.0.4; charset=utf-8",
+            crate::app::metrics_handle().render(),
+        ),
+        "/api/sources" if read => api_sources(state).await?,
+        "/admin/reload" if method == Method::POST => admin_reload(state, headers).await?,
+        "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" => {
+            return Err(ServeError::MethodNotAllowed)
+        }
+        _ => return Err(ServeError::NotFound),
+    };
+    Ok(if method == Method::HEAD {
+        head_of(resp)
+    } else {
+        resp
+    })
+}
+
+/// A HEAD answer: the GET headers (Content-Length included) without the body.
+fn head_of(resp: Response<Bytes>) -> Response<Bytes> {
+    let (mut parts, body) = resp.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Response::from_parts(parts, Bytes::new())
+}
+
+fn text(content_type: &'static str, body: impl Into<Bytes>) -> Response<Bytes> {
+    let mut r = Response::new(body.into());
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// Bearer token from the query or the Authorization header matches the channel's.
+fn authorized(ch: &ChannelConfig, query: &HashMap<String, String>, headers: &HeaderMap) -> bool {
+    let Some(expected) = &ch.token else {
+        return true;
+    };
+    let given = query.get("token").cloned().or_else(|| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+    });
+    given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|enc| {
+            let mut parts = enc.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q_zero = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
+}
+
+/// True when the client's validators show it already has these bytes.
+fn not_modified(r: &Rendered, headers: &HeaderMap) -> bool {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2); weak comparison.
+        return inm.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == r.etag
+        });
+    }
+    if let Some(ims) = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+    {
+        return r.last_modified_at.timestamp() <= ims.timestamp();
+    }
+    false
+}
+
+async fn feed(
+    state: &Arc<AppState>,
+    name: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Response<Bytes>, ServeError> {
+    let (id, ext) = name.rsplit_once('.').ok_or(ServeError::NotFound)?;
+    let format = Format::from_extension(ext).ok_or(ServeError::NotFound)?;
+    let cfg = state.config.load_full();
+    let ch = cfg.channels.get(id).ok_or(ServeError::NotFound)?;
+    // A private channel is indistinguishable from a missing one without its token.
+    if !authorized(ch, query, headers) {
+        return Err(ServeError::NotFound);
+    }
+    let limit = match query.get("limit") {
+        None => ch.limit,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ServeError::BadRequest(format!("limit must be a number from 1 to 1000, not {l:?}"))
+            })?,
+    };
+    let rendered = if limit == ch.limit {
+        match state.cache.get(id, format) {
+            Some(r) => r,
+            None => {
+                // Not rendered yet (the first request after start): render all formats once.
+                state.rerender(vec![id.to_string()]).await;
+                state
+                    .cache
+                    .get(id, format)
+                    .ok_or_else(|| ServeError::Internal(format!("cannot render channel {id}")))?
+            }
+        }
+    } else {
+        match state.cache.get_limit(id, format, limit) {
+            Some(r) => r,
+            None => {
+                let st = state.clone();
+                let ch = ch.clone();
+                let base = cfg.server.base_url.clone();
+                let r = tokio::task::spawn_blocking(move || {
+                    render_channel(&st.store, &ch, &base, format, limit)
+                })
+                .await
+                .map_err(|e| ServeError::Internal(e.to_string()))?
+                .map_err(|e| ServeError::Internal(e.to_string()))?;
+                let r = Arc::new(r);
+                state.cache.put_limit(id, format, limit, r.clone());
+                r
+            }
+        }
+    };
+    let mut resp = if not_modified(&rendered, headers) {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else if accepts_gzip(headers) {
+        let mut r = Response::new(rendered.gzip.clone());
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Response::new(rendered.body.clone())
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&rendered.last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if ch.is_private() {
+            "private, max-age=60"
+        } else {
+            "public, max-age=60"
+        }),
+    );
+    Ok(resp)
+}
+
+async fn healthz(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
+    let st = state.clone();
+    let ok = tokio::task::spawn_blocking(move || st.store.is_usable())
+        .await
+        .unwrap_or(false);
+    if ok {
+        Ok(text("text/plain; charset=utf-8", "ok\n"))
+    } else {
+        Err(ServeError::Unavailable("the store is not usable".into()))
+    }
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
+    t.map(|t| serde_json::Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// One row of `/api/sources` (and of the index page's source table).
+struct SourceRow {
+    id: String,
+    url: String,
+    status: SourceStatus,
+    last_error: Option<String>,
+    last_poll: Option<DateTime<Utc>>,
+    next_poll: Option<DateTime<Utc>>,
+    items: usize,
+    consecutive_failures: u32,
+}
+
+async fn source_rows(state: &Arc<AppState>) -> Result<Vec<SourceRow>, ServeError> {
+    let cfg = state.config.load_full();
+    let st = state.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        cfg.sources
+            .values()
+            .map(|src| {
+                let s = st.source_state(src);
+                SourceRow {
+                    id: src.id.clone(),
+                    url: s.url.clone().unwrap_or_else(|| src.url.to_string()),
+                    status: s.status,
+                    last_error: s.last_error.clone(),
+                    last_poll: s.last_poll,
+                    next_poll: s.next_poll,
+                    items: st.store.count(&src.id),
+                    consecutive_failures: s.consecutive_failures,
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ServeError::Internal(e.to_string()))?;
+    Ok(rows)
+}
+
+async fn api_sources(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
+    let rows = source_rows(state).await?;
+    let json: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "url": r.url,
+                "status": r.status,
+                "last_error": r.last_error,
+                "last_poll": rfc3339(r.last_poll),
+                "next_poll": rfc3339(r.next_poll),
+                "items": r.items,
+                "consecutive_failures": r.consecutive_failures,
+            })
+        })
+        .collect();
+    let body = serde_json::to_vec_pretty(&json).map_err(|e| ServeError::Internal(e.to_string()))?;
+    Ok(text("application/json", body))
+}
+
+/// Escape text for HTML and XML attribute or element content.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn index(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
+    let cfg = state.config.load_full();
+    let rows = source_rows(state).await?;
+    let public: Vec<&ChannelConfig> = cfg.channels.values().filter(|c| !c.is_private()).collect();
+    let mut head = String::new();
+    let mut body = String::new();
+    for ch in &public {
+        let base = &cfg.server.base_url;
+        let title = esc(&ch.title);
+        for (f, label) in [(Format::Rss, "RSS"), (Format::Atom, "Atom"), (Format::Json, "JSON Feed")] {
+            head.push_str(&format!(
+                "<link rel=\"alternate\" type=\"{}\" title=\"{title} ({label})\" href=\"{base}/feeds/{}.{}\">\n",
+                f.content_type().split(';').next().unwrap_or(""),
+                esc(&ch.id),
+                f.extension()
+            ));
+        }
+        let cached = state.cache.get(&ch.id, Format::Atom);
+        let items = cached.as_ref().map(|r| r.items).unwrap_or(0);
+        let newest = cached
+            .as_ref()
+            .and_then(|r| r.newest)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "—".into());
+        body.push_str(&format!(
+            "<section id=\"{id}\"><h2>{title}</h2>{desc}<p class=\"meta\">{items} items · newest {newest}</p>\
+             <p><a href=\"/feeds/{id}.rss\">RSS</a> · <a href=\"/feeds/{id}.atom\">Atom</a> · <a href=\"/feeds/{id}.json\">JSON Feed</a></p></section>\n",
+            id = esc(&ch.id),
+            desc = ch.description.as_deref().map(|d| format!("<p>{}</p>", esc(d))).unwrap_or_default(),
+        ));
+    }
+    let mut table = String::from(
+        "<table><thead><tr><th>source</th><th>status</th><th>items</th><th>last poll</th><th>next poll</th><th>last error</th></tr></thead><tbody>\n",
+    );
+    let fmt = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "—".into())
+    };
+    for r in &rows {
+        let status = serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "<tr class=\"{status}\"><td title=\"{url}\">{id}</td><td>{status}{fails}</td><td>{items}</td><td>{lp}</td><td>{np}</td><td>{err}</td></tr>\n",
+            url = esc(&r.url),
+            id = esc(&r.id),
+            fails = if r.consecutive_failures > 0 { format!(" ({}×)", r.consecutive_failures) } else { String::new() },
+            items = r.items,
+            lp = fmt(r.last_poll),
+            np = fmt(r.next_poll),
+            err = esc(r.last_error.as_deref().unwrap_or("")),
+        ));
+    }
+    table.push_str("</tbody></table>");
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>feedloom</title>\n{head}<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:60em;margin:0 auto;padding:1em}}\
+section{{border-bottom:1px solid #ddd}}.meta{{color:#666}}table{{border-collapse:collapse;width:100%;font-size:14px}}\
+td,th{{text-align:left;padding:.25em .5em;border-bottom:1px solid #eee;vertical-align:top}}tr.error td{{background:#fee}}tr.gone td{{color:#999}}\
+@media(max-width:40em){{table{{font-size:12px}}}}</style></head>\n<body><h1>feedloom</h1>\n{body}<h2>Sources</h2>\n{table}\n\
+<p class=\"meta\"><a href=\"/opml\">OPML</a> · <a href=\"/api/sources\">/api/sources</a> · <a href=\"/metrics\">/metrics</a></p></body></html>\n"
+    );
+    Ok(text("text/html; charset=utf-8", page))
+}
+
+fn opml(state: &Arc<AppState>) -> Response<Bytes> {
+    let cfg = state.config.load_full();
+    let base = &cfg.server.base_url;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head><title>feedloom channels</title></head>\n<body>\n",
+    );
+    for ch in cfg.channels.values().filter(|c| !c.is_private()) {
+        out.push_str(&format!(
+            "  <outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{base}/feeds/{id}.atom\" htmlUrl=\"{base}/#{id}\"/>\n",
+            t = esc(&ch.title),
+            id = esc(&ch.id),
+        ));
+    }
+    out.push_str("</body>\n</opml>\n");
+    text("text/x-opml; charset=utf-8", out)
+}
+
+/// `POST /admin/reload`: only when `[server] admin_token` is set, and only with it; otherwise
+/// the route does not exist.
+async fn admin_reload(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+) -> Result<Response<Bytes>, ServeError> {
+    let cfg = state.config.load_full();
+    let Some(expected) = &cfg.server.admin_token else {
+        return Err(ServeError::NotFound);
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(ServeError::NotFound);
+    }
+    match state.reload().await {
+        Ok(summary) => {
+            let body = serde_json::to_vec_pretty(&summary)
+                .map_err(|e| ServeError::Internal(e.to_string()))?;
+            Ok(text("application/json", body))
+        }
+        Err(e) => Err(ServeError::BadRequest(format!("reload refused, running config kept: {e}"))),
+    }
+}

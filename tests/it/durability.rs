@@ -1,0 +1,385 @@
+//! Durability from the outside: the daemon as a child process, killed with SIGKILL while it
+//! ingests; reload; retention with tombstones; orderly shutdown.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{client, spawn_app, Origin};
+
+/// An RSS document with `n` items for source `s`.
+fn feed_of(s: usize, n: usize) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Source {s}</title><link>http://src{s}.example/</link><description>d</description>"
+    );
+    for i in 0..n {
+        out.push_str(&format!(
+            "<item><title>Source {s} item {i}</title><link>http://src{s}.example/{i}</link><guid>s{s}-i{i}</guid>\
+             <pubDate>Mon, 01 Jan 2024 {:02}:{:02}:00 GMT</pubDate><description>Body of item {i} of source {s}, long enough to matter: {}</description></item>",
+            i / 60,
+            i % 60,
+            "lorem ipsum ".repeat(20)
+        ));
+    }
+    out.push_str("</channel></rss>");
+    out
+}
+
+fn write_config(dir: &Path, origin: &Origin, port: u16, sources: usize, interval: &str) {
+    let mut cfg = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[poll]\nconcurrency = 8\n",
+        dir.join("store.sled").display()
+    );
+    for s in 0..sources {
+        cfg.push_str(&format!(
+            "[sources.s{s}]\nurl = \"{}\"\ninterval = \"{interval}\"\n",
+            origin.url(&format!("/feed/{s}.xml"))
+        ));
+    }
+    for c in 0..4 {
+        let members: Vec<String> = (0..sources)
+            .filter(|s| s % 4 == c)
+            .map(|s| format!("\"s{s}\""))
+            .collect();
+        cfg.push_str(&format!(
+            "[channels.c{c}]\ntitle = \"C{c}\"\nlimit = 1000\nsources = [{}]\n",
+            members.join(", ")
+        ));
+    }
+    std::fs::write(dir.join("config.toml"), cfg).unwrap();
+}
+
+fn start_daemon(dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("serve")
+        .env("FEEDLOOM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start feedloom")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_healthy(port: u16, within: Duration) -> Duration {
+    let started = tokio::time::Instant::now();
+    let c = client();
+    loop {
+        if let Ok(r) = c
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return started.elapsed();
+            }
+        }
+        assert!(started.elapsed() < within, "daemon not healthy within {within:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn sources(port: u16) -> Vec<serde_json::Value> {
+    client()
+        .get(format!("http://127.0.0.1:{port}/api/sources"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A small deterministic generator (no rand dependency): xorshift.
+struct Xorshift(u64);
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
+    const SOURCES: usize = 100;
+    const ITEMS: usize = 30;
+    let origin = Origin::start().await;
+    for s in 0..SOURCES {
+        origin.put(&format!("/feed/{s}.xml"), feed_of(s, ITEMS), "application/rss+xml");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // A long interval: each source is polled once per process unless a kill lost its write.
+    write_config(dir.path(), &origin, port, SOURCES, "1h");
+    let seed = std::env::var("FEEDLOOM_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("kill seed {seed} (FEEDLOOM_KILL_SEED to replay)");
+    let mut rng = Xorshift(seed);
+    for round in 0..10 {
+        let mut child = start_daemon(dir.path());
+        let up = wait_healthy(port, Duration::from_secs(10)).await;
+        // Kill somewhere in the first 0–600 ms of ingest.
+        let after = Duration::from_millis(rng.next() % 600);
+        tokio::time::sleep(after).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        eprintln!("round {round}: healthy after {up:?}, killed {after:?} later");
+    }
+    // Let it finish.
+    let mut child = start_daemon(dir.path());
+    wait_healthy(port, Duration::from_secs(10)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = sources(port).await;
+        let total: u64 = s.iter().map(|x| x["items"].as_u64().unwrap()).sum();
+        if total == (SOURCES * ITEMS) as u64 && s.iter().all(|x| x["status"] == "ok") {
+            // Exactly once per source.
+            for x in &s {
+                assert_eq!(x["items"], ITEMS as u64, "{x}");
+            }
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "store did not converge: {total} items"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every item is served, once.
+    let mut ids = std::collections::HashSet::new();
+    for c in 0..4 {
+        let feed: serde_json::Value = client()
+            .get(format!("http://127.0.0.1:{port}/feeds/c{c}.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = feed["items"].as_array().unwrap();
+        assert_eq!(items.len(), SOURCES / 4 * ITEMS);
+        for i in items {
+            assert!(ids.insert(i["id"].as_str().unwrap().to_string()), "duplicate {i}");
+        }
+    }
+    assert_eq!(ids.len(), SOURCES * ITEMS);
+    // SIGTERM: orderly exit 0.
+    unsafe_sigterm(&child);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+fn unsafe_sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[tokio::test]
+async fn reload_adds_removes_and_refuses_invalid_configs() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
+    origin.put_fixture("/site.atom", "scenario/site.atom", "application/atom+xml");
+    let base = format!(
+        "[sources.blog]\nurl = \"{}\"\ninterval = \"1s\"\n[channels.c]\ntitle = \"C\"\nsources = [\"blog\"]\n",
+        origin.url("/blog.rss")
+    );
+    // Reload is off without an admin token.
+    let plain = spawn_app(&base).await;
+    let r = client().post(plain.url("/admin/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    plain.stop().await;
+
+    let app = crate::support::spawn_app_admin(&base).await;
+    app.wait_all_ok().await;
+    let cfg_path = app.dir.path().join("config.toml");
+    let with_admin = std::fs::read_to_string(&cfg_path).unwrap();
+    // A wrong token looks like no route at all.
+    let r = client()
+        .post(app.url("/admin/reload"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let added = with_admin.replace(
+        "sources = [\"blog\"]",
+        "sources = [\"blog\", \"site\"]",
+    ) + &format!(
+        "[sources.site]\nurl = \"{}\"\ninterval = \"1s\"\n",
+        origin.url("/site.atom")
+    );
+    std::fs::write(&cfg_path, &added).unwrap();
+    let r = client()
+        .post(app.url("/admin/reload"))
+        .bearer_auth("adm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let summary: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(summary["added"][0], "site");
+    app.wait_sources(Duration::from_secs(10), "site polled", |s| {
+        s.len() == 2 && s.iter().all(|x| x["status"] == "ok")
+    })
+    .await;
+    let feed = app.feed("/feeds/c.atom").await;
+    assert_eq!(feed.entries.len(), 3, "blog 2 + site 2 - shared story");
+
+    // An invalid config is refused; the running one keeps serving.
+    std::fs::write(&cfg_path, added.replace("sources = [\"blog\", \"site\"]", "sources = [\"nope\"]"))
+        .unwrap();
+    let r = client()
+        .post(app.url("/admin/reload"))
+        .bearer_auth("adm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let msg = r.text().await.unwrap();
+    assert!(msg.contains("nope"), "{msg}");
+    assert_eq!(app.feed("/feeds/c.atom").await.entries.len(), 3);
+
+    // Removing a source stops its polling; its data stays (not served by a channel now).
+    std::fs::write(&cfg_path, &with_admin).unwrap();
+    let r = client()
+        .post(app.url("/admin/reload"))
+        .bearer_auth("adm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let summary: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(summary["removed"][0], "site");
+    let hits = origin.hits("/site.atom");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(origin.hits("/site.atom"), hits, "removed source still polled");
+    assert_eq!(app.sources().await.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pruned_items_do_not_come_back() {
+    let origin = Origin::start().await;
+    origin.put("/f.xml", feed_of(1, 10), "application/rss+xml");
+    let cfg = format!(
+        "[sources.f]\nurl = \"{}\"\ninterval = \"1s\"\nmax_items = 4\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
+        origin.url("/f.xml")
+    );
+    let app = spawn_app(&cfg).await;
+    app.wait_all_ok().await;
+    let feed = app.feed("/feeds/c.json").await;
+    assert_eq!(feed.entries.len(), 4);
+    // The newest four (items 9..6) are kept.
+    assert_eq!(
+        feed.entries[0].title.as_ref().unwrap().content,
+        "Source 1 item 9"
+    );
+    // The source changes (a new item) and still lists the pruned ones: they stay out.
+    let mut changed = feed_of(1, 11);
+    changed = changed.replace("Source 1 item 10<", "Source 1 item 10 (new)<");
+    origin.put("/f.xml", changed, "application/rss+xml");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let feed = app.feed("/feeds/c.json").await;
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().unwrap().content.clone())
+            .collect();
+        if titles.first().map(String::as_str) == Some("Source 1 item 10 (new)") {
+            assert_eq!(titles.len(), 4, "{titles:?}");
+            assert!(!titles.iter().any(|t| t == "Source 1 item 0"), "{titles:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{titles:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = app.sources().await;
+    assert_eq!(s[0]["items"], 4);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn orderly_shutdown_flushes_and_export_import_round_trips() {
+    let origin = Origin::start().await;
+    origin.put("/f.xml", feed_of(7, 5), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
+        dir.path().join("store.sled").display(),
+        origin.url("/f.xml")
+    );
+    std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
+    let child = start_daemon(dir.path());
+    wait_healthy(port, Duration::from_secs(10)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sources(port).await[0]["items"] != 5 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    unsafe_sigterm(&child);
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+
+    // Export the flushed store, import it into a fresh one, render from there.
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("export")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dump = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(dump.lines().count(), 6, "1 source + 5 articles:\n{dump}");
+    std::fs::write(dir.path().join("dump.jsonl"), &dump).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join("config.toml"),
+        cfg.replace(
+            &dir.path().join("store.sled").display().to_string(),
+            &other.path().join("store.sled").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let imp = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(other.path().join("config.toml"))
+        .arg("import")
+        .arg(dir.path().join("dump.jsonl"))
+        .output()
+        .unwrap();
+    assert!(imp.status.success(), "{}", String::from_utf8_lossy(&imp.stderr));
+    let rendered = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(other.path().join("config.toml"))
+        .args(["render", "c", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    let feed: serde_json::Value = serde_json::from_slice(&rendered.stdout).unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 5);
+}

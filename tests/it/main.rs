@@ -1,0 +1,8 @@
+//! One integration-test binary (faster to link than one per file). Each module tests one stage or
+//! one scenario; `support` starts the real daemon and a local origin.
+
+mod extract_stage;
+mod foundation;
+mod parse_stage;
+mod render_stage;
+mod support;

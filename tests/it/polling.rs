@@ -1,0 +1,284 @@
+//! Sources that fight back: one daemon, a good feed, a moved feed and ten bad sources. Every bad
+//! source ends with a clear error, the good ones are unaffected, and the daemon stays polite.
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::support::{client, fixture, spawn_app, Behavior, Origin, RawAnswer, RawOrigin};
+
+fn gzip_of_zeros(n: usize) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..n / block.len() {
+        enc.write_all(&block).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
+const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<rss version="2.0"><channel><title>&lol9;</title><link>http://x/</link><description>d</description>
+<item><title>&lol9;</title><link>http://x/1</link></item></channel></rss>"#;
+
+fn find<'a>(sources: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    sources
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no source {id}"))
+}
+
+#[tokio::test]
+async fn one_good_feed_one_moved_and_ten_bad_sources() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/good.rss", "scenario/blog.rss", "application/rss+xml");
+    origin.put_fixture("/new-home.atom", "scenario/site.atom", "application/atom+xml");
+    origin.set(
+        "/old-home.atom",
+        Behavior::Redirect {
+            status: 301,
+            location: "/new-home.atom".into(),
+        },
+    );
+    origin.put("/bomb.xml", BILLION_LAUGHS, "application/rss+xml");
+    origin.set(
+        "/500",
+        Behavior::Status {
+            status: 500,
+            headers: vec![],
+            body: "oops".into(),
+        },
+    );
+    origin.set(
+        "/429",
+        Behavior::Status {
+            status: 429,
+            headers: vec![("Retry-After".into(), "3600".into())],
+            body: "slow down".into(),
+        },
+    );
+    origin.set(
+        "/410",
+        Behavior::Status {
+            status: 410,
+            headers: vec![],
+            body: "gone".into(),
+        },
+    );
+    origin.set(
+        "/loop-a",
+        Behavior::Redirect {
+            status: 302,
+            location: "/loop-b".into(),
+        },
+    );
+    origin.set(
+        "/loop-b",
+        Behavior::Redirect {
+            status: 302,
+            location: "/loop-a".into(),
+        },
+    );
+    // Deterministic "random" bytes.
+    let binary: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    origin.put("/binary", binary, "application/octet-stream");
+
+    let raw = RawOrigin::start().await;
+    // 64 MiB of zeros, a few tens of KiB on the wire; the cap is 1 MiB of decompressed bytes.
+    let bomb = gzip_of_zeros(64 << 20);
+    raw.set(
+        "/gzip-bomb",
+        RawAnswer::new(
+            &format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Encoding: gzip\r\nContent-Length: {}",
+                bomb.len()
+            ),
+            bomb,
+        ),
+    );
+    // 3 MiB with no Content-Length (read until close).
+    raw.set(
+        "/huge",
+        RawAnswer::new(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml",
+            vec![b'x'; 3 << 20],
+        ),
+    );
+    let mut slow = RawAnswer::new(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 4000",
+        fixture("scenario/blog.rss"),
+    );
+    slow.chunk = 1;
+    slow.delay = Duration::from_secs(1);
+    raw.set("/slow", slow);
+
+    // A port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+
+    let config = format!(
+        r#"
+[poll]
+max_body = "1MiB"
+timeout = "20s"
+
+[sources.good]
+url = "{good}"
+interval = "5s"
+[sources.moved]
+url = "{moved}"
+interval = "5s"
+[sources.entity-bomb]
+url = "{bomb}"
+interval = "5s"
+[sources.gzip-bomb]
+url = "{gzip}"
+interval = "5s"
+[sources.huge]
+url = "{huge}"
+interval = "5s"
+[sources.slow]
+url = "{slow}"
+interval = "5s"
+[sources.e500]
+url = "{e500}"
+interval = "5s"
+[sources.e429]
+url = "{e429}"
+interval = "5s"
+[sources.e410]
+url = "{e410}"
+interval = "5s"
+[sources.loop]
+url = "{lp}"
+interval = "5s"
+[sources.binary]
+url = "{binary}"
+interval = "5s"
+[sources.closed]
+url = "http://{closed}/feed.xml"
+interval = "5s"
+
+[channels.good]
+title = "Good"
+sources = ["good", "moved"]
+[channels.bad]
+title = "Bad"
+sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "loop", "binary", "closed"]
+"#,
+        good = origin.url("/good.rss"),
+        moved = origin.url("/old-home.atom"),
+        bomb = origin.url("/bomb.xml"),
+        gzip = raw.url("/gzip-bomb"),
+        huge = raw.url("/huge"),
+        slow = raw.url("/slow"),
+        e500 = origin.url("/500"),
+        e429 = origin.url("/429"),
+        e410 = origin.url("/410"),
+        lp = origin.url("/loop-a"),
+        binary = origin.url("/binary"),
+    );
+    let started = tokio::time::Instant::now();
+    let app = spawn_app(&config).await;
+
+    // The good channel is complete quickly, whatever the bad sources do.
+    app.wait_sources(Duration::from_secs(10), "good sources ok", |s| {
+        find(s, "good")["status"] == "ok" && find(s, "moved")["status"] == "ok"
+    })
+    .await;
+    let good = app.feed("/feeds/good.atom").await;
+    assert_eq!(good.entries.len(), 3, "2 + 2 minus the story both carry");
+    assert!(app.get("/healthz").await.status() == 200);
+
+    let bad = [
+        "entity-bomb",
+        "gzip-bomb",
+        "huge",
+        "slow",
+        "e500",
+        "e429",
+        "e410",
+        "loop",
+        "binary",
+        "closed",
+    ];
+    let s = app
+        .wait_sources(Duration::from_secs(40), "every bad source failed", |s| {
+            bad.iter().all(|id| {
+                let x = find(s, id);
+                (x["status"] == "error" || x["status"] == "gone") && x["last_error"].is_string()
+            })
+        })
+        .await;
+    let elapsed = started.elapsed();
+    let err = |id: &str| find(&s, id)["last_error"].as_str().unwrap().to_string();
+    assert!(err("gzip-bomb").contains("larger than"), "{}", err("gzip-bomb"));
+    assert!(err("huge").contains("larger than"), "{}", err("huge"));
+    assert!(err("slow").contains("too slow"), "{}", err("slow"));
+    assert!(err("e500").contains("HTTP 500"), "{}", err("e500"));
+    assert!(err("e429").contains("HTTP 429"), "{}", err("e429"));
+    assert!(err("e410").contains("gone"), "{}", err("e410"));
+    assert!(err("loop").contains("redirect loop"), "{}", err("loop"));
+    assert!(err("binary").contains("not a feed"), "{}", err("binary"));
+    assert!(err("binary").contains("application/octet-stream"), "{}", err("binary"));
+    assert!(err("closed").contains("connect"), "{}", err("closed"));
+    assert!(!err("entity-bomb").is_empty());
+
+    assert_eq!(find(&s, "e410")["status"], "gone");
+    assert!(find(&s, "e410")["next_poll"].is_null());
+    let next_429: DateTime<Utc> = find(&s, "e429")["next_poll"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let wait = (next_429 - Utc::now()).num_seconds();
+    assert!((3500..=3700).contains(&wait), "429 next poll in {wait}s");
+    // The moved source is now polled at its new home.
+    assert_eq!(find(&s, "moved")["url"], origin.url("/new-home.atom"));
+
+    // Politeness: a few more seconds of running, then count requests.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let secs = started.elapsed().as_secs();
+    assert_eq!(origin.hits("/410"), 1, "410 requested once");
+    assert_eq!(origin.hits("/429"), 1, "429 requested once");
+    assert!(
+        origin.hits("/500") <= 1 + (secs as usize) / 5,
+        "500 hits {} in {secs}s",
+        origin.hits("/500")
+    );
+    assert!(
+        origin.hits("/loop-a") + origin.hits("/loop-b") <= 12,
+        "loop requests"
+    );
+    // Backoff is visible.
+    let s = app.sources().await;
+    assert!(find(&s, "e500")["consecutive_failures"].as_u64().unwrap() >= 1);
+    assert!(app.get("/healthz").await.status() == 200);
+    let metrics = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("feedloom_polls_total{outcome=\"error\"}"), "{metrics}");
+    eprintln!("all bad sources reported within {elapsed:?}");
+    app.stop().await;
+}

@@ -1,0 +1,447 @@
+//! Test harness: a real local origin on 127.0.0.1:0 (with ETag/Last-Modified handling and
+//! scriptable misbehaviour) and the real daemon on port 0 with a temporary store.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+use warp::http::{header, HeaderMap, Response, StatusCode};
+use warp::Filter;
+
+/// The fixtures folder of this crate.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
+}
+
+/// How the origin answers one path.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// A document with validators: ETag (hash) and a fixed Last-Modified; 304 when they match.
+    File {
+        body: Bytes,
+        content_type: String,
+    },
+    /// A bare status with extra headers.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+    },
+    /// A redirect.
+    Redirect { status: u16, location: String },
+}
+
+#[derive(Default)]
+struct OriginState {
+    routes: HashMap<String, Behavior>,
+    hits: HashMap<String, usize>,
+    not_modified: HashMap<String, usize>,
+    user_agents: Vec<String>,
+}
+
+/// A local HTTP origin serving what the test puts there.
+pub struct Origin {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<OriginState>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Origin {
+    pub async fn start() -> Origin {
+        let state: Arc<Mutex<OriginState>> = Arc::default();
+        let st = state.clone();
+        let route = warp::path::full()
+            .and(warp::header::headers_cloned())
+            .map(move |path: warp::path::FullPath, headers: HeaderMap| {
+                answer(&st, path.as_str(), &headers)
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(
+            warp::serve(route)
+                .incoming(listener)
+                .graceful(async move {
+                    let _ = rx.await;
+                })
+                .run(),
+        );
+        Origin {
+            addr,
+            state,
+            stop: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn put(&self, path: &str, body: impl Into<Bytes>, content_type: &str) {
+        self.set(
+            path,
+            Behavior::File {
+                body: body.into(),
+                content_type: content_type.to_string(),
+            },
+        );
+    }
+
+    pub fn put_fixture(&self, path: &str, rel: &str, content_type: &str) {
+        self.put(path, fixture(rel), content_type);
+    }
+
+    pub fn set(&self, path: &str, b: Behavior) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), b);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        *self.state.lock().unwrap().hits.get(path).unwrap_or(&0)
+    }
+
+    pub fn not_modified(&self, path: &str) -> usize {
+        *self
+            .state
+            .lock()
+            .unwrap()
+            .not_modified
+            .get(path)
+            .unwrap_or(&0)
+    }
+
+    pub fn user_agents(&self) -> Vec<String> {
+        self.state.lock().unwrap().user_agents.clone()
+    }
+
+    /// Stop answering (connections are refused afterwards).
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn answer(st: &Arc<Mutex<OriginState>>, path: &str, headers: &HeaderMap) -> Response<Bytes> {
+    let mut s = st.lock().unwrap();
+    *s.hits.entry(path.to_string()).or_default() += 1;
+    if let Some(ua) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        s.user_agents.push(ua.to_string());
+    }
+    let Some(b) = s.routes.get(path).cloned() else {
+        let mut r = Response::new(Bytes::from_static(b"not found"));
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    match b {
+        Behavior::File { body, content_type } => {
+            let etag = format!("\"{}\"", feedloom::normalize::hex16(&Sha256::digest(&body)));
+            let last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
+            let inm = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok());
+            if inm == Some(etag.as_str()) {
+                *s.not_modified.entry(path.to_string()).or_default() += 1;
+                let mut r = Response::new(Bytes::new());
+                *r.status_mut() = StatusCode::NOT_MODIFIED;
+                r.headers_mut().insert(header::ETAG, etag.parse().unwrap());
+                return r;
+            }
+            let mut r = Response::new(body);
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+            h.insert(header::ETAG, etag.parse().unwrap());
+            h.insert(header::LAST_MODIFIED, last_modified.parse().unwrap());
+            r
+        }
+        Behavior::Status {
+            status,
+            headers: extra,
+            body,
+        } => {
+            let mut r = Response::new(body);
+            *r.status_mut() = StatusCode::from_u16(status).unwrap();
+            for (k, v) in extra {
+                r.headers_mut().insert(
+                    header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            r
+        }
+        Behavior::Redirect { status, location } => {
+            let mut r = Response::new(Bytes::new());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap();
+            r.headers_mut()
+                .insert(header::LOCATION, location.parse().unwrap());
+            r
+        }
+    }
+}
+
+/// A running daemon with its own temporary store.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub dir: Arc<tempfile::TempDir>,
+    pub config_text: String,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Start the daemon on `config` (TOML without `[server]` and `[store]`, which are added: port 0
+/// and a store in a fresh temporary folder).
+pub async fn spawn_app(config: &str) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    spawn_app_in(dir, config).await
+}
+
+/// Start the daemon with `POST /admin/reload` enabled (admin token `adm`).
+pub async fn spawn_app_admin(config: &str) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    spawn_app_in(dir, &format!("#admin\n{config}")).await
+}
+
+/// Start the daemon with the store in `dir` (to restart on the same store).
+pub async fn spawn_app_in(dir: Arc<tempfile::TempDir>, config: &str) -> TestApp {
+    let admin = if config.starts_with("#admin\n") {
+        "admin_token = \"adm\"\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{admin}[store]\npath = \"{}\"\n{config}",
+        dir.path().join("store.sled").display()
+    );
+    let cfg_path = dir.path().join("config.toml");
+    std::fs::write(&cfg_path, &text).unwrap();
+    let cfg = feedloom::config::Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e}"));
+    let app = feedloom::app::App::build(cfg).await.unwrap();
+    let addr = app.addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let done = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        dir,
+        config_text: config.to_string(),
+        stop: Some(tx),
+        done: Some(done),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Orderly shutdown; returns once the store is flushed.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(done) = self.done.take() {
+            done.await.unwrap().unwrap();
+        }
+        self.dir.clone()
+    }
+
+    /// Stop and start again on the same store and config.
+    pub async fn restart(self) -> TestApp {
+        let cfg = self.config_text.clone();
+        let dir = self.stop().await;
+        spawn_app_in(dir, &cfg).await
+    }
+
+    pub async fn sources(&self) -> Vec<serde_json::Value> {
+        client()
+            .get(self.url("/api/sources"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Wait until `pred` holds for `/api/sources`, or panic after `timeout`.
+    pub async fn wait_sources(
+        &self,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let s = self.sources().await;
+            if pred(&s) {
+                return s;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}: {s:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until every source has been polled at least once successfully.
+    pub async fn wait_all_ok(&self) -> Vec<serde_json::Value> {
+        self.wait_sources(Duration::from_secs(20), "all sources ok", |s| {
+            s.iter().all(|x| x["status"] == "ok")
+        })
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        client().get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// Parse a served feed with feed-rs (an independent parser).
+    pub async fn feed(&self, path: &str) -> feed_rs::model::Feed {
+        let body = self.text(path).await;
+        feed_rs::parser::parse(body.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e}\n{body}"))
+    }
+}
+
+/// A client that does not ask for compression (tests look at raw bytes).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .build()
+        .unwrap()
+}
+
+/// How the raw origin answers a path: exact bytes, optionally trickled.
+#[derive(Clone, Debug)]
+pub struct RawAnswer {
+    /// Status line and headers, without the blank line.
+    pub head: String,
+    pub body: Bytes,
+    /// Write the body in chunks of this size with `delay` between them.
+    pub chunk: usize,
+    pub delay: Duration,
+}
+
+impl RawAnswer {
+    pub fn new(head: &str, body: impl Into<Bytes>) -> RawAnswer {
+        RawAnswer {
+            head: head.to_string(),
+            body: body.into(),
+            chunk: 64 * 1024,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A hand-written HTTP/1.1 origin for answers warp will not produce: trickling bodies, bodies
+/// without Content-Length, pre-compressed bombs. One request per connection.
+pub struct RawOrigin {
+    pub addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, RawAnswer>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawOrigin {
+    pub async fn start() -> RawOrigin {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<Mutex<HashMap<String, RawAnswer>>> = Arc::default();
+        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let (r, h) = (routes.clone(), hits.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (routes, hits) = (r.clone(), h.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut tmp = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut tmp).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&buf);
+                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+                    let answer = routes.lock().unwrap().get(&path).cloned();
+                    let Some(a) = answer else {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    };
+                    let head = format!("{}\r\nConnection: close\r\n\r\n", a.head.trim_end());
+                    if sock.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    for c in a.body.chunks(a.chunk.max(1)) {
+                        if sock.write_all(c).await.is_err() {
+                            return;
+                        }
+                        if !a.delay.is_zero() {
+                            tokio::time::sleep(a.delay).await;
+                        }
+                    }
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        RawOrigin {
+            addr,
+            routes,
+            hits,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn set(&self, path: &str, a: RawAnswer) {
+        self.routes.lock().unwrap().insert(path.to_string(), a);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        *self.hits.lock().unwrap().get(path).unwrap_or(&0)
+    }
+}
+
+impl Drop for RawOrigin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
