@@ -215,6 +215,10 @@ impl AppState {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(source = %src.id, pruned = n, "retention: pruned old articles");
+                    let items = self.store.count(&src.id);
+                    if let Some(st) = self.sources.lock().expect("sources lock").get_mut(&src.id) {
+                        st.items = items;
+                    }
                     pruned_sources.push(src.id.clone());
                 }
                 Err(e) => tracing::error!(source = %src.id, error = %e, "retention sweep failed"),

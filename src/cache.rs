@@ -70,10 +70,7 @@ pub fn render_channel(
     let view = aggregate::channel_view(channel, per_source, limit);
     let meta = aggregate::feed_meta(channel, base_url, format, &view);
     let body = render::render(&meta, &view, format);
-    let etag = format!(
-        "\"{}\"",
-        crate::normalize::hex16(&Sha256::digest(&body))
-    );
+    let etag = format!("\"{}\"", crate::normalize::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();
     Ok(Rendered {
         gzip: gzip(&body),
@@ -89,7 +86,10 @@ pub fn render_channel(
 
 impl FeedCache {
     pub fn get(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
-        self.main.load().get(&(channel.to_string(), format)).cloned()
+        self.main
+            .load()
+            .get(&(channel.to_string(), format))
+            .cloned()
     }
 
     pub fn get_limit(&self, channel: &str, format: Format, limit: usize) -> Option<Arc<Rendered>> {

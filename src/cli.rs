@@ -350,7 +350,11 @@ async fn extract(
     script: Option<Script>,
 ) -> anyhow::Result<ExitCode> {
     // A config is optional here: a URL or file can be extracted without one.
-    let config = if path.exists() { Some(load(path)?) } else { None };
+    let config = if path.exists() {
+        Some(load(path)?)
+    } else {
+        None
+    };
     let fetch_cfg = config
         .as_ref()
         .map(crate::app::fetch_config)
@@ -374,7 +378,10 @@ async fn extract(
             store,
             poll: cfg.poll.clone(),
         };
-        let doc = match fetcher.get(src.url.as_str(), &Conditional::default()).await? {
+        let doc = match fetcher
+            .get(src.url.as_str(), &Conditional::default())
+            .await?
+        {
             FetchOutcome::Fetched(d) => d,
             FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
         };
@@ -413,8 +420,11 @@ async fn extract(
                 .filter_map(|e| crate::normalize::normalize(e, &sctx, now))
                 .collect()
         } else {
-            let entry =
-                crate::extract::extract_article(&decoded.text, &doc.final_url, &Default::default())?;
+            let entry = crate::extract::extract_article(
+                &decoded.text,
+                &doc.final_url,
+                &Default::default(),
+            )?;
             let sctx = crate::normalize::SourceContext {
                 source_id: "extract",
                 timezone: tz,
@@ -441,11 +451,7 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-async fn render(
-    path: &std::path::Path,
-    channel: &str,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
+async fn render(path: &std::path::Path, channel: &str, format: Format) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
     let Some(ch) = config.channels.get(channel).cloned() else {
         eprintln!("feedloom: no channel {channel:?} in {}", path.display());
@@ -502,43 +508,45 @@ async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Resul
     let config = load(path)?;
     let store = crate::store::Store::open(&config.store.path)?;
     let file = file.to_path_buf();
-    let (sources, articles) = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
-        use std::io::BufRead;
-        let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
-            Box::new(std::io::BufReader::new(std::io::stdin()))
-        } else {
-            Box::new(std::io::BufReader::new(
-                std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?,
-            ))
-        };
-        let (mut n_src, mut n_art) = (0, 0);
-        let mut batch = Vec::new();
-        for (i, line) in reader.lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: DumpLine = serde_json::from_str(&line)
-                .with_context(|| format!("line {}: not a feedloom dump line", i + 1))?;
-            match parsed {
-                DumpLine::Source { id, state } => {
-                    store.put_source_state(&id, &state)?;
-                    n_src += 1;
+    let (sources, articles) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+            use std::io::BufRead;
+            let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::BufReader::new(std::io::stdin()))
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&file)
+                        .with_context(|| format!("cannot open {}", file.display()))?,
+                ))
+            };
+            let (mut n_src, mut n_art) = (0, 0);
+            let mut batch = Vec::new();
+            for (i, line) in reader.lines().enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
                 }
-                DumpLine::Article { article } => {
-                    batch.push(article);
-                    if batch.len() >= 500 {
-                        n_art += store.import_articles(&batch)?;
-                        batch.clear();
+                let parsed: DumpLine = serde_json::from_str(&line)
+                    .with_context(|| format!("line {}: not a feedloom dump line", i + 1))?;
+                match parsed {
+                    DumpLine::Source { id, state } => {
+                        store.put_source_state(&id, &state)?;
+                        n_src += 1;
+                    }
+                    DumpLine::Article { article } => {
+                        batch.push(article);
+                        if batch.len() >= 500 {
+                            n_art += store.import_articles(&batch)?;
+                            batch.clear();
+                        }
                     }
                 }
             }
-        }
-        n_art += store.import_articles(&batch)?;
-        store.flush()?;
-        Ok((n_src, n_art))
-    })
-    .await??;
+            n_art += store.import_articles(&batch)?;
+            store.flush()?;
+            Ok((n_src, n_art))
+        })
+        .await??;
     println!("imported {sources} source states and {articles} articles");
     Ok(ExitCode::SUCCESS)
 }

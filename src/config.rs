@@ -360,7 +360,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "MiB" | "M" => 1024 * 1024,
         "GB" => 1_000_000_000,
         "GiB" | "G" => 1024 * 1024 * 1024,
-        u => return Err(format!("unknown unit {u:?} in size {s:?} (use B, KiB, MiB, GiB)")),
+        u => {
+            return Err(format!(
+                "unknown unit {u:?} in size {s:?} (use B, KiB, MiB, GiB)"
+            ))
+        }
     };
     Ok(n * mult)
 }
@@ -614,9 +618,11 @@ fn validate_source(
     Some(SourceConfig {
         id: id.to_string(),
         url: url?,
-        kind: raw
-            .kind
-            .or(if html.is_some() { Some(SourceKind::Html) } else { None }),
+        kind: raw.kind.or(if html.is_some() {
+            Some(SourceKind::Html)
+        } else {
+            None
+        }),
         interval,
         timezone,
         html,

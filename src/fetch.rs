@@ -97,7 +97,9 @@ pub enum FetchError {
         status: u16,
         retry_after: Option<Duration>,
     },
-    #[error("the server says the resource is gone (HTTP 410); polling stopped until the config changes")]
+    #[error(
+        "the server says the resource is gone (HTTP 410); polling stopped until the config changes"
+    )]
     Gone,
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
@@ -148,7 +150,10 @@ impl Limits {
                 .clone()
         };
         // Host first: waiting for a busy host must not hold a global slot others could use.
-        let h = host_sem.acquire_owned().await.expect("semaphore never closed");
+        let h = host_sem
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let g = self
             .global
             .clone()
@@ -182,7 +187,9 @@ fn is_private(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -323,7 +330,10 @@ impl Fetcher {
             let status = resp.status();
             if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
                 let loc = header_str(resp.headers(), header::LOCATION).ok_or_else(|| {
-                    FetchError::Other(format!("HTTP {} without a Location header", status.as_u16()))
+                    FetchError::Other(format!(
+                        "HTTP {} without a Location header",
+                        status.as_u16()
+                    ))
                 })?;
                 let next = url
                     .join(&loc)
@@ -446,7 +456,10 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(parse_retry_after("3600", now), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_retry_after("3600", now),
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 08:28:00 GMT", now),
             Some(Duration::from_secs(3600))
@@ -459,7 +472,9 @@ mod tests {
         assert!(is_local_url(&Url::parse("http://127.0.0.1:8080/").unwrap()));
         assert!(is_local_url(&Url::parse("http://10.1.2.3/").unwrap()));
         assert!(is_local_url(&Url::parse("http://[::1]/").unwrap()));
-        assert!(is_local_url(&Url::parse("http://169.254.169.254/").unwrap()));
+        assert!(is_local_url(
+            &Url::parse("http://169.254.169.254/").unwrap()
+        ));
         assert!(is_local_url(&Url::parse("http://localhost/").unwrap()));
         assert!(!is_local_url(&Url::parse("http://example.com/").unwrap()));
         assert!(!is_local_url(&Url::parse("http://8.8.8.8/").unwrap()));

@@ -15,6 +15,8 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod normalize;
+pub mod opml;
+pub mod pages;
 pub mod parse;
 pub mod refresh;
 pub mod render;

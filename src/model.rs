@@ -185,6 +185,10 @@ pub struct SourceState {
     pub last_success: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_poll: Option<DateTime<Utc>>,
+    /// Articles stored for the source after its last stored refresh (kept here so that status
+    /// pages need no store scan).
+    #[serde(default)]
+    pub items: usize,
     /// Repairs the last document needed (ill-formed feeds), for ops to see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repairs: Vec<String>,

@@ -27,7 +27,7 @@ pub enum RefreshError {
         error: ParseError,
         content_type: Option<String>,
     },
-    #[error("list page: {0}")]
+    #[error("{0}")]
     Extract(#[from] ExtractError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -217,8 +217,7 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
             report.bytes = doc.body.len();
             let moved = note_move(src, &mut state, doc.moved_permanently_to.clone());
             let hash = body_hash(&doc.body);
-            if state.body_hash.as_deref() == Some(hash.as_str())
-                && state.status == SourceStatus::Ok
+            if state.body_hash.as_deref() == Some(hash.as_str()) && state.status == SourceStatus::Ok
             {
                 let validators_changed =
                     state.etag != doc.etag || state.last_modified != doc.last_modified;
@@ -363,6 +362,7 @@ async fn process(
         key: "task".into(),
         reason: e.to_string(),
     })??;
+    state.items = counts.total;
     report.counts = counts;
     report.outcome = Outcome::Stored;
     Ok(())
@@ -399,13 +399,12 @@ pub async fn collect(
     };
     match kind {
         SourceKind::Feed => {
-            let parsed =
-                parse::parse_feed(&text, Some(&doc.final_url)).map_err(|error| {
-                    RefreshError::Parse {
-                        error,
-                        content_type: doc.content_type.clone(),
-                    }
-                })?;
+            let parsed = parse::parse_feed(&text, Some(&doc.final_url)).map_err(|error| {
+                RefreshError::Parse {
+                    error,
+                    content_type: doc.content_type.clone(),
+                }
+            })?;
             if !parsed.repairs.is_empty() {
                 tracing::info!(source = %src.id, repairs = ?parsed.repairs, "feed needed repair");
             }
@@ -425,7 +424,9 @@ pub async fn collect(
             let Some(html) = &src.html else {
                 // Without selectors the page itself is the article.
                 let entry = extract::extract_article(&text, &doc.final_url, &Default::default())?;
-                let articles = normalize::normalize(entry, &sctx, now).into_iter().collect();
+                let articles = normalize::normalize(entry, &sctx, now)
+                    .into_iter()
+                    .collect();
                 return Ok(Collected {
                     articles,
                     ttl_minutes: None,
@@ -433,27 +434,25 @@ pub async fn collect(
                     article_failures: 0,
                 });
             };
-            let links =
-                extract::extract_links(&text, &doc.final_url, &html.items, html.max_items)?;
+            let links = extract::extract_links(&text, &doc.final_url, &html.items, html.max_items)?;
             let todo: Vec<String> = links
                 .into_iter()
                 .filter(|l| !known(&normalize::canonical_url(l)))
                 .collect();
             let fetcher = ctx.fetcher.clone();
             let rules = html.rules.clone();
-            let results: Vec<(String, Result<RawEntry, String>)> =
-                futures_util::stream::iter(todo)
-                    .map(|link| {
-                        let fetcher = fetcher.clone();
-                        let rules = rules.clone();
-                        async move {
-                            let r = fetch_article(&fetcher, &link, &rules).await;
-                            (link, r)
-                        }
-                    })
-                    .buffered(4)
-                    .collect()
-                    .await;
+            let results: Vec<(String, Result<RawEntry, String>)> = futures_util::stream::iter(todo)
+                .map(|link| {
+                    let fetcher = fetcher.clone();
+                    let rules = rules.clone();
+                    async move {
+                        let r = fetch_article(&fetcher, &link, &rules).await;
+                        (link, r)
+                    }
+                })
+                .buffered(4)
+                .collect()
+                .await;
             let mut articles = Vec::new();
             let mut failures = 0;
             for (link, r) in results {

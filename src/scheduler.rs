@@ -3,7 +3,7 @@
 //! refreshes of one source at once; at most `poll.concurrency` refreshes daemon-wide (requests
 //! are further limited per host inside the fetcher).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,46 +50,60 @@ fn first_due(
 /// Run until `stop` turns true; then stop starting refreshes and wait (bounded) for those in
 /// flight, so their writes land.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    // Due times, twice: by source (to replace one) and ordered by time (to find what is due
+    // without scanning every source on each wake-up; thousands of sources are expected).
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let mut queue: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
     let mut running: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<RefreshReport> = JoinSet::new();
     let mut task_sources: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut synced: Option<Arc<crate::config::Config>> = None;
+    let set_due = |due: &mut HashMap<String, DateTime<Utc>>,
+                   queue: &mut BTreeSet<(DateTime<Utc>, String)>,
+                   id: &str,
+                   at: DateTime<Utc>| {
+        if let Some(old) = due.insert(id.to_string(), at) {
+            queue.remove(&(old, id.to_string()));
+        }
+        queue.insert((at, id.to_string()));
+    };
     loop {
         if *stop.borrow() {
             break;
         }
         let cfg = state.config.load_full();
         let now = Utc::now();
-        // Follow the config: new sources get a first due time, removed ones are dropped.
-        due.retain(|id, _| cfg.sources.contains_key(id));
-        for (id, src) in &cfg.sources {
-            if due.contains_key(id) || running.contains(id) {
-                continue;
+        // Follow the config (at start and after each reload): new sources get a first due
+        // time, removed ones are dropped.
+        if !synced.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cfg)) {
+            due.retain(|id, _| cfg.sources.contains_key(id));
+            queue.retain(|(_, id)| cfg.sources.contains_key(id));
+            for (id, src) in &cfg.sources {
+                if due.contains_key(id) || running.contains(id) {
+                    continue;
+                }
+                let st = state.source_state(src);
+                if st.status == SourceStatus::Gone {
+                    continue;
+                }
+                let at = first_due(id, src.interval, cfg.sources.len(), st.next_poll, now);
+                set_due(&mut due, &mut queue, id, at);
             }
-            let st = state.source_state(src);
-            if st.status == SourceStatus::Gone {
-                continue;
-            }
-            due.insert(
-                id.clone(),
-                first_due(id, src.interval, cfg.sources.len(), st.next_poll, now),
-            );
+            synced = Some(cfg.clone());
         }
         // Start what is due, oldest first, within the concurrency limit.
-        let mut ready: Vec<(DateTime<Utc>, String)> = due
-            .iter()
-            .filter(|(id, t)| **t <= now && !running.contains(*id))
-            .map(|(id, t)| (*t, id.clone()))
-            .collect();
-        ready.sort();
-        for (_, id) in ready {
-            if tasks.len() >= cfg.poll.concurrency {
+        while tasks.len() < cfg.poll.concurrency {
+            let Some((at, id)) = queue.first().cloned() else {
+                break;
+            };
+            if at > now {
                 break;
             }
+            queue.pop_first();
+            due.remove(&id);
             let Some(src) = cfg.sources.get(&id).cloned() else {
                 continue;
             };
-            due.remove(&id);
             running.insert(id.clone());
             let st = state.clone();
             let prev = state.source_state(&src);
@@ -99,10 +113,9 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             });
             task_sources.insert(handle.id(), id);
         }
-        let next_wake = due
-            .values()
-            .min()
-            .map(|t| (*t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        let next_wake = queue
+            .first()
+            .map(|(t, _)| (*t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(1))
             .clamp(Duration::from_millis(20), Duration::from_secs(1));
         tokio::select! {
@@ -113,16 +126,21 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                         task_sources.remove(&task);
                         running.remove(&report.source);
                         if let Some(next) = report.state.next_poll {
-                            due.insert(report.source.clone(), next);
+                            set_due(&mut due, &mut queue, &report.source, next);
                         }
                         state.finish_refresh(report).await;
                     }
                     Err(e) => {
                         // A panicking refresh is a bug, but only that source pays: it is
-                        // scheduled again by the loop above with its last known state.
+                        // tried again one interval later.
                         let source = task_sources.remove(&e.id()).unwrap_or_default();
                         tracing::error!(%source, error = %e, "a refresh task panicked");
                         running.remove(&source);
+                        if let Some(src) = state.config.load().sources.get(&source) {
+                            let retry = Utc::now()
+                                + chrono::Duration::from_std(src.interval).unwrap_or_default();
+                            set_due(&mut due, &mut queue, &source, retry);
+                        }
                     }
                 }
             }
@@ -138,7 +156,9 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         }
     };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
-        tracing::warn!("in-flight refreshes did not finish within {DRAIN_TIMEOUT:?}; abandoning them");
+        tracing::warn!(
+            "in-flight refreshes did not finish within {DRAIN_TIMEOUT:?}; abandoning them"
+        );
         tasks.abort_all();
     }
 }

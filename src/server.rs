@@ -62,8 +62,7 @@ impl ServeError {
 /// The single filter that serves everything.
 pub fn routes(
     state: Arc<AppState>,
-) -> impl Filter<Extract = (Response<Bytes>,), Error = Infallible> + Clone + Send + Sync + 'static
-{
+) -> impl Filter<Extract = (Response<Bytes>,), Error = Infallible> + Clone + Send + Sync + 'static {
     warp::method()
         .and(warp::path::full())
         .and(
@@ -202,7 +201,10 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// True when the client's validators show it already has these bytes.
 fn not_modified(r: &Rendered, headers: &HeaderMap) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2); weak comparison.
         return inm.split(',').any(|t| {
             let t = t.trim();
@@ -353,7 +355,7 @@ async fn source_rows(state: &Arc<AppState>) -> Result<Vec<SourceRow>, ServeError
                     last_error: s.last_error.clone(),
                     last_poll: s.last_poll,
                     next_poll: s.next_poll,
-                    items: st.store.count(&src.id),
+                    items: s.items,
                     consecutive_failures: s.consecutive_failures,
                 }
             })
@@ -410,7 +412,11 @@ async fn index(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
     for ch in &public {
         let base = &cfg.server.base_url;
         let title = esc(&ch.title);
-        for (f, label) in [(Format::Rss, "RSS"), (Format::Atom, "Atom"), (Format::Json, "JSON Feed")] {
+        for (f, label) in [
+            (Format::Rss, "RSS"),
+            (Format::Atom, "Atom"),
+            (Format::Json, "JSON Feed"),
+        ] {
             head.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{}\" title=\"{title} ({label})\" href=\"{base}/feeds/{}.{}\">\n",
                 f.content_type().split(';').next().unwrap_or(""),
@@ -510,6 +516,8 @@ async fn admin_reload(
                 .map_err(|e| ServeError::Internal(e.to_string()))?;
             Ok(text("application/json", body))
         }
-        Err(e) => Err(ServeError::BadRequest(format!("reload refused, running config kept: {e}"))),
+        Err(e) => Err(ServeError::BadRequest(format!(
+            "reload refused, running config kept: {e}"
+        ))),
     }
 }

@@ -49,6 +49,8 @@ pub struct RefreshCounts {
     /// Items skipped because they were pruned before (tombstoned).
     pub tombstoned: usize,
     pub pruned: usize,
+    /// Articles stored for the source after this refresh.
+    pub total: usize,
 }
 
 impl RefreshCounts {
@@ -95,7 +97,9 @@ fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T,
         reason,
     };
     match bytes.split_first() {
-        Some((&RECORD_VERSION, body)) => serde_json::from_slice(body).map_err(|e| corrupt(e.to_string())),
+        Some((&RECORD_VERSION, body)) => {
+            serde_json::from_slice(body).map_err(|e| corrupt(e.to_string()))
+        }
         Some((v, _)) => Err(corrupt(format!("unknown record version {v}"))),
         None => Err(corrupt("empty record".into())),
     }
@@ -373,10 +377,13 @@ impl Store {
             batch.insert(article_key(&art.id), encode(&art));
         }
 
-        counts.pruned = self.prune_into(
-            &mut batch, source, &added, &removed, retention, now,
-        )?;
-        batch.insert(source_key(source), encode(state));
+        let (pruned, total) =
+            self.prune_into(&mut batch, source, &added, &removed, retention, now)?;
+        counts.pruned = pruned;
+        counts.total = total;
+        let mut state = state.clone();
+        state.items = total;
+        batch.insert(source_key(source), encode(&state));
         self.tree.apply_batch(batch)?;
         Ok(counts)
     }
@@ -392,7 +399,7 @@ impl Store {
         removed: &std::collections::HashSet<Vec<u8>>,
         retention: Retention,
         now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(usize, usize), StoreError> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         for k in self.tree.scan_prefix(index_prefix(source)).keys() {
             let k = k?;
@@ -444,7 +451,7 @@ impl Store {
             batch.insert(tomb_key(&id), t);
             pruned += 1;
         }
-        Ok(pruned)
+        Ok((pruned, keys.len() - pruned))
     }
 
     /// Remove expired tombstones (and the URL keys they kept), at most `max` per call so that a
@@ -481,7 +488,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
-        let n = self.prune_into(&mut batch, source, &[], &Default::default(), retention, now)?;
+        let (n, _) =
+            self.prune_into(&mut batch, source, &[], &Default::default(), retention, now)?;
         if n > 0 {
             self.tree.apply_batch(batch)?;
         }
@@ -496,7 +504,10 @@ impl Store {
             if let Some(old) = self.article(&art.id)? {
                 batch.remove(index_key(&old.source, old.sort_time(), &old.id));
             }
-            batch.insert(index_key(&art.source, art.sort_time(), &art.id), &[] as &[u8]);
+            batch.insert(
+                index_key(&art.source, art.sort_time(), &art.id),
+                &[] as &[u8],
+            );
             if let Some(u) = &art.url {
                 batch.insert(url_key(&art.source, u), &id_bytes(&art.id)[..]);
             }
@@ -508,12 +519,10 @@ impl Store {
 
     /// Every stored article (for export), in key order.
     pub fn all_articles(&self) -> impl Iterator<Item = Result<Article, StoreError>> + '_ {
-        self.tree
-            .scan_prefix([P_ARTICLE])
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(&k, &v)
-            })
+        self.tree.scan_prefix([P_ARTICLE]).map(|kv| {
+            let (k, v) = kv?;
+            decode(&k, &v)
+        })
     }
 }
 
@@ -555,13 +564,25 @@ mod tests {
         let (_d, s) = open();
         let st = SourceState::default();
         let c = s
-            .apply_refresh("a", vec![art("a", 1, 1), art("a", 2, 2)], &st, Retention::default(), Utc::now())
+            .apply_refresh(
+                "a",
+                vec![art("a", 1, 1), art("a", 2, 2)],
+                &st,
+                Retention::default(),
+                Utc::now(),
+            )
             .unwrap();
         assert_eq!((c.new, c.updated, c.unchanged), (2, 0, 0));
         let mut changed = art("a", 1, 5);
         changed.title = "item 1 v2".into();
         let c = s
-            .apply_refresh("a", vec![changed, art("a", 2, 2)], &st, Retention::default(), Utc::now())
+            .apply_refresh(
+                "a",
+                vec![changed, art("a", 2, 2)],
+                &st,
+                Retention::default(),
+                Utc::now(),
+            )
             .unwrap();
         assert_eq!((c.new, c.updated, c.unchanged), (0, 1, 1));
         let got = s.newest("a", 10).unwrap();
@@ -580,13 +601,20 @@ mod tests {
             ..Retention::default()
         };
         let all: Vec<Article> = (0..5).map(|i| art("a", i, i as i64)).collect();
-        let c = s.apply_refresh("a", all.clone(), &st, r, Utc::now()).unwrap();
+        let c = s
+            .apply_refresh("a", all.clone(), &st, r, Utc::now())
+            .unwrap();
         assert_eq!(c.pruned, 2);
         assert_eq!(s.count("a"), 3);
         // The source still lists all five: the pruned two stay out.
         let c = s.apply_refresh("a", all, &st, r, Utc::now()).unwrap();
         assert_eq!((c.new, c.tombstoned, c.pruned), (0, 2, 0));
-        let titles: Vec<_> = s.newest("a", 10).unwrap().into_iter().map(|a| a.title).collect();
+        let titles: Vec<_> = s
+            .newest("a", 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
         assert_eq!(titles, vec!["item 4", "item 3", "item 2"]);
         assert!(s.knows_url("a", "http://x/0").unwrap());
     }
@@ -595,8 +623,14 @@ mod tests {
     fn same_url_new_guid_is_an_update() {
         let (_d, s) = open();
         let st = SourceState::default();
-        s.apply_refresh("a", vec![art("a", 1, 1)], &st, Retention::default(), Utc::now())
-            .unwrap();
+        s.apply_refresh(
+            "a",
+            vec![art("a", 1, 1)],
+            &st,
+            Retention::default(),
+            Utc::now(),
+        )
+        .unwrap();
         let mut again = art("a", 1, 1);
         again.id = crate::normalize::article_id("a", Some("other-guid"), None, "", "");
         again.guid = Some("other-guid".into());
@@ -614,8 +648,17 @@ mod tests {
             etag: Some("\"v1\"".into()),
             ..Default::default()
         };
-        s.apply_refresh("a", vec![art("a", 1, 1)], &st, Retention::default(), Utc::now())
-            .unwrap();
-        assert_eq!(s.source_state("a").unwrap().unwrap().etag.as_deref(), Some("\"v1\""));
+        s.apply_refresh(
+            "a",
+            vec![art("a", 1, 1)],
+            &st,
+            Retention::default(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.source_state("a").unwrap().unwrap().etag.as_deref(),
+            Some("\"v1\"")
+        );
     }
 }

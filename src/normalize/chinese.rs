@@ -1,5 +1,18 @@
-//! Chinese text cleanup: pinyin annotations left by mirrors, and script conversion. (Being written.)
+//! Chinese text cleanup: pinyin annotations left by mirrors, and script conversion.
+//!
+//! Spam mirrors of Chinese news sites copy articles, convert them to traditional script and put
+//! the pinyin of some characters after them (`人民網(wǎng)`), sometimes mangling the character
+//! into `?` (`日?qǐng)?bào)`). [`strip_pinyin`] removes both so that extraction heuristics see the
+//! words again (`來(lái)源` → `來源`). [`convert`] turns text (or HTML) into the script a channel
+//! serves, using the OpenCC dictionaries embedded in `ferrous-opencc` (phrases and variants
+//! included, `陜` → `陕`).
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use ferrous_opencc::config::BuiltinConfig;
+use ferrous_opencc::OpenCC;
+use regex::{Captures, Regex};
 use serde::{Deserialize, Serialize};
 
 /// Which Chinese script a channel serves.
@@ -12,13 +25,182 @@ pub enum Script {
     Keep,
 }
 
-/// Remove pinyin annotations placed after Han characters (`人民網(wǎng)` → `人民網`).
+/// Letters that may appear in a pinyin syllable, with or without tone marks.
+const PINYIN_LETTERS: &str = "a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿê";
+/// Tone-marked vowels: their presence makes a parenthesized run unmistakably pinyin.
+const TONE_MARKS: &str = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ";
+
+/// A Han character followed by a parenthesized run of pinyin letters (ASCII or fullwidth
+/// parentheses).
+fn annotation_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(\p{{Han}})[(（]([{PINYIN_LETTERS}]{{1,6}})[)）]"
+        ))
+        .expect("valid regex")
+    })
+}
+
+/// Garbled remnants: a character the mirror broke into `?` (or U+FFFD), followed by its pinyin
+/// and a closing parenthesis, with or without the opening one (`?qǐng)`).
+fn remnant_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"[?？\x{{FFFD}}][(（]?([{PINYIN_LETTERS}]{{1,6}})[)）]"
+        ))
+        .expect("valid regex")
+    })
+}
+
+/// The shape of a toneless pinyin syllable (initial + final), for runs without tone marks.
+fn syllable_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|üan|ai|ei|ao|ou|an|en|in|un|vn|ün|er|ia|ie|iu|ua|uo|ui|ue|üe|ve|a|o|e|i|u|v|ü)$",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn has_tone_mark(s: &str) -> bool {
+    s.chars().any(|c| TONE_MARKS.contains(c))
+}
+
+/// Remove pinyin annotations placed after Han characters (`人民網(wǎng)` → `人民網`) and the
+/// garbled remnants mirrors leave (`日?qǐng)?bào)` → `日`).
+///
+/// A parenthesized run is stripped only when it follows a Han character and either carries a
+/// tone mark or is a plausible toneless syllable of at least two letters, so `(CNN)`, `(2021)`,
+/// `(a)` and `(iPhone)` survive. Works on plain text and on HTML (markup is ASCII).
 pub fn strip_pinyin(text: &str) -> String {
-    text.to_string()
+    strip_pinyin_cow(text).into_owned()
+}
+
+/// [`strip_pinyin`] without an allocation when there is nothing to strip.
+pub fn strip_pinyin_cow(text: &str) -> Cow<'_, str> {
+    // Cheap pre-check: every annotation needs a closing parenthesis.
+    if !text.contains(')') && !text.contains('）') {
+        return Cow::Borrowed(text);
+    }
+    let stripped = annotation_re().replace_all(text, |c: &Captures| {
+        let py = &c[2];
+        if has_tone_mark(py) || (py.chars().count() >= 2 && syllable_re().is_match(py)) {
+            c[1].to_string()
+        } else {
+            c[0].to_string()
+        }
+    });
+    let out = match &stripped {
+        Cow::Borrowed(s) => remnant_re().replace_all(s, |c: &Captures| remnant(c)),
+        Cow::Owned(s) => Cow::Owned(
+            remnant_re()
+                .replace_all(s, |c: &Captures| remnant(c))
+                .into_owned(),
+        ),
+    };
+    match (stripped, out) {
+        (_, Cow::Owned(o)) => Cow::Owned(o),
+        (Cow::Owned(s), Cow::Borrowed(_)) => Cow::Owned(s),
+        (Cow::Borrowed(s), Cow::Borrowed(_)) => Cow::Borrowed(s),
+    }
+}
+
+fn remnant(c: &Captures) -> String {
+    if has_tone_mark(&c[1]) {
+        String::new()
+    } else {
+        c[0].to_string()
+    }
+}
+
+fn t2s() -> &'static OpenCC {
+    static CONV: OnceLock<OpenCC> = OnceLock::new();
+    CONV.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).expect("embedded t2s config"))
+}
+
+fn s2t() -> &'static OpenCC {
+    static CONV: OnceLock<OpenCC> = OnceLock::new();
+    CONV.get_or_init(|| OpenCC::from_config(BuiltinConfig::S2t).expect("embedded s2t config"))
+}
+
+/// Misformed traditional characters that mirrors produce and that OpenCC's dictionaries do not
+/// know (checked against every dictionary shipped in ferrous-opencc 0.4.0), mapped to the
+/// standard traditional form so that OpenCC can take it from there. `陜` (U+965C, an old form
+/// of 狹) is what converters emit for 陝 (Shaanxi) on people.com.cn mirrors. Keep this list to
+/// characters OpenCC lacks; it is not a conversion table.
+const OPENCC_GAPS: &[(char, char)] = &[('陜', '陝')];
+
+fn fill_gaps(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| OPENCC_GAPS.iter().any(|(v, _)| *v == c))
+    {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                OPENCC_GAPS
+                    .iter()
+                    .find(|(v, _)| *v == c)
+                    .map_or(c, |(_, std)| *std)
+            })
+            .collect(),
+    )
 }
 
 /// Convert text (or HTML) to the wanted script; `Keep` returns it unchanged.
+///
+/// The dictionaries only map Han characters and phrases, so ASCII markup, attribute names and
+/// entity names pass through untouched. The converters are built once per process.
 pub fn convert(text: &str, script: Script) -> String {
-    let _ = script;
-    text.to_string()
+    let has_han = text.chars().any(|c| c as u32 >= 0x2E80);
+    match script {
+        Script::Keep => text.to_string(),
+        _ if !has_han => text.to_string(),
+        Script::Simplified => t2s().convert(&fill_gaps(text)),
+        Script::Traditional => s2t().convert(&fill_gaps(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tone_marked_annotations() {
+        assert_eq!(strip_pinyin("人民網(wǎng)"), "人民網");
+        assert_eq!(strip_pinyin("來(lái)源:陜西"), "來源:陜西");
+        assert_eq!(strip_pinyin("書（shū）記"), "書記");
+        assert_eq!(strip_pinyin("陜西日?qǐng)?bào)"), "陜西日");
+    }
+
+    #[test]
+    fn keeps_legitimate_parentheses() {
+        for s in [
+            "美国有线电视新闻网(CNN)报道",
+            "去年(2021)",
+            "条款(a)",
+            "苹果(iPhone)",
+            "f(x)",
+        ] {
+            assert_eq!(strip_pinyin(s), s);
+        }
+        // toneless but plausible syllable after a Han character: stripped
+        assert_eq!(strip_pinyin("中(zhong)国"), "中国");
+    }
+
+    #[test]
+    fn converts_scripts_with_variants() {
+        assert_eq!(convert("陜西日報", Script::Simplified), "陕西日报");
+        assert_eq!(convert("陕西日报", Script::Traditional), "陝西日報");
+        assert_eq!(convert("陜西", Script::Keep), "陜西");
+        assert_eq!(
+            convert("<p class=\"a\">&nbsp;人民網</p>", Script::Simplified),
+            "<p class=\"a\">&nbsp;人民网</p>"
+        );
+    }
 }

@@ -236,7 +236,14 @@ fn sanitizer_tags() -> &'static HashSet<&'static str> {
     static TAGS: OnceLock<HashSet<&'static str>> = OnceLock::new();
     TAGS.get_or_init(|| {
         let mut t: HashSet<&'static str> = ammonia::Builder::default().clone_tags();
-        for extra in ["figure", "figcaption", "audio", "video", "source", "picture"] {
+        for extra in [
+            "figure",
+            "figcaption",
+            "audio",
+            "video",
+            "source",
+            "picture",
+        ] {
             t.insert(extra);
         }
         t
@@ -395,7 +402,10 @@ mod tests {
             canonical_url("https://example.com/a?utm_medium=rss"),
             "https://example.com/a"
         );
-        assert_eq!(canonical_url("tag:example.com,2020:1"), "tag:example.com,2020:1");
+        assert_eq!(
+            canonical_url("tag:example.com,2020:1"),
+            "tag:example.com,2020:1"
+        );
     }
 
     #[test]
@@ -440,7 +450,10 @@ mod tests {
     #[test]
     fn ids_are_stable_and_fall_back() {
         let a = article_id("s", Some("g1"), Some("http://x/1"), "t", "c");
-        assert_eq!(a, article_id("s", Some("g1"), Some("http://x/other"), "t2", "c2"));
+        assert_eq!(
+            a,
+            article_id("s", Some("g1"), Some("http://x/other"), "t2", "c2")
+        );
         assert_ne!(a, article_id("other", Some("g1"), None, "t", "c"));
         let b = article_id("s", None, Some("http://x/1"), "t", "c");
         assert_eq!(b, article_id("s", None, Some("http://x/1"), "changed", "c"));

@@ -82,7 +82,10 @@ async fn wait_healthy(port: u16, within: Duration) -> Duration {
                 return started.elapsed();
             }
         }
-        assert!(started.elapsed() < within, "daemon not healthy within {within:?}");
+        assert!(
+            started.elapsed() < within,
+            "daemon not healthy within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -115,7 +118,11 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     const ITEMS: usize = 30;
     let origin = Origin::start().await;
     for s in 0..SOURCES {
-        origin.put(&format!("/feed/{s}.xml"), feed_of(s, ITEMS), "application/rss+xml");
+        origin.put(
+            &format!("/feed/{s}.xml"),
+            feed_of(s, ITEMS),
+            "application/rss+xml",
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -177,7 +184,10 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
         let items = feed["items"].as_array().unwrap();
         assert_eq!(items.len(), SOURCES / 4 * ITEMS);
         for i in items {
-            assert!(ids.insert(i["id"].as_str().unwrap().to_string()), "duplicate {i}");
+            assert!(
+                ids.insert(i["id"].as_str().unwrap().to_string()),
+                "duplicate {i}"
+            );
         }
     }
     assert_eq!(ids.len(), SOURCES * ITEMS);
@@ -208,7 +218,11 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
     );
     // Reload is off without an admin token.
     let plain = spawn_app(&base).await;
-    let r = client().post(plain.url("/admin/reload")).send().await.unwrap();
+    let r = client()
+        .post(plain.url("/admin/reload"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     plain.stop().await;
 
@@ -224,13 +238,11 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let added = with_admin.replace(
-        "sources = [\"blog\"]",
-        "sources = [\"blog\", \"site\"]",
-    ) + &format!(
-        "[sources.site]\nurl = \"{}\"\ninterval = \"1s\"\n",
-        origin.url("/site.atom")
-    );
+    let added = with_admin.replace("sources = [\"blog\"]", "sources = [\"blog\", \"site\"]")
+        + &format!(
+            "[sources.site]\nurl = \"{}\"\ninterval = \"1s\"\n",
+            origin.url("/site.atom")
+        );
     std::fs::write(&cfg_path, &added).unwrap();
     let r = client()
         .post(app.url("/admin/reload"))
@@ -249,8 +261,11 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
     assert_eq!(feed.entries.len(), 3, "blog 2 + site 2 - shared story");
 
     // An invalid config is refused; the running one keeps serving.
-    std::fs::write(&cfg_path, added.replace("sources = [\"blog\", \"site\"]", "sources = [\"nope\"]"))
-        .unwrap();
+    std::fs::write(
+        &cfg_path,
+        added.replace("sources = [\"blog\", \"site\"]", "sources = [\"nope\"]"),
+    )
+    .unwrap();
     let r = client()
         .post(app.url("/admin/reload"))
         .bearer_auth("adm")
@@ -275,7 +290,11 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
     assert_eq!(summary["removed"][0], "site");
     let hits = origin.hits("/site.atom");
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(origin.hits("/site.atom"), hits, "removed source still polled");
+    assert_eq!(
+        origin.hits("/site.atom"),
+        hits,
+        "removed source still polled"
+    );
     assert_eq!(app.sources().await.len(), 1);
     app.stop().await;
 }
@@ -372,7 +391,11 @@ async fn orderly_shutdown_flushes_and_export_import_round_trips() {
         .arg(dir.path().join("dump.jsonl"))
         .output()
         .unwrap();
-    assert!(imp.status.success(), "{}", String::from_utf8_lossy(&imp.stderr));
+    assert!(
+        imp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imp.stderr)
+    );
     let rendered = Command::new(env!("CARGO_BIN_EXE_feedloom"))
         .arg("--config")
         .arg(other.path().join("config.toml"))

@@ -1,1 +1,303 @@
+//! Extraction stage: the people.com.cn Shaanxi fixtures (`tests/fixtures/people-sn`, a copy of
+//! `shared/fixtures/people-sn` with its `expected.json`) through `extract_links` /
+//! `extract_article`, plus a few corpus pages (`tests/fixtures/pages`, see its NOTICE).
 
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono_tz::Asia::Shanghai;
+use feedloom::extract::{extract_article, extract_links, ArticleRules, ExtractError};
+use feedloom::model::{RawDate, RawEntry};
+use feedloom::normalize::chinese::{convert, strip_pinyin, Script};
+
+const ORIGIN: &str = "http://sn.people.com.cn/";
+
+fn fixture_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Bytes → text the way the pipeline does it (`decode`), falling back to GBK when the decoder
+/// left replacement characters (the people.com.cn pages are GBK labelled GB2312).
+fn decode_fixture(rel: &str) -> String {
+    let bytes = std::fs::read(fixture_path(rel)).expect("fixture exists");
+    let decoded = feedloom::decode::decode(&bytes, None).text;
+    if decoded.contains('\u{FFFD}') {
+        encoding_rs::GBK.decode(&bytes).0.into_owned()
+    } else {
+        decoded
+    }
+}
+
+/// The one helper every article test goes through: read, decode, extract with `rules`.
+fn extract_with(rel: &str, rules: &ArticleRules) -> RawEntry {
+    let html = decode_fixture(rel);
+    let url = format!("{ORIGIN}{}", rel.trim_start_matches("people-sn/"));
+    extract_article(&html, &url, rules).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn extract_fixture(rel: &str) -> RawEntry {
+    extract_with(rel, &ArticleRules::default())
+}
+
+/// The selectors of the sample config (`[sources.people-sn.html]`).
+fn people_rules() -> ArticleRules {
+    ArticleRules {
+        title: Some("h1".into()),
+        content: Some(".rm_txt_con".into()),
+        date: Some(".col-1-1".into()),
+        ..ArticleRules::default()
+    }
+}
+
+fn expected() -> serde_json::Value {
+    let raw = std::fs::read_to_string(fixture_path("people-sn/expected.json")).unwrap();
+    serde_json::from_str(&raw).unwrap()
+}
+
+/// Paragraph texts of extracted content (tags stripped, whitespace trimmed).
+fn paragraphs(html: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_fragment(html);
+    let sel = scraper::Selector::parse("p").unwrap();
+    doc.select(&sel)
+        .map(|p| p.text().collect::<String>().trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn in_shanghai(d: Option<RawDate>) -> Option<DateTime<FixedOffset>> {
+    match d? {
+        RawDate::Exact(x) => Some(x),
+        RawDate::Local(n) => Some(Shanghai.from_local_datetime(&n).single()?.fixed_offset()),
+    }
+}
+
+fn s(v: &serde_json::Value) -> &str {
+    v.as_str().unwrap()
+}
+
+fn strs(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Checks shared by the seed article and the real page, with or without selectors.
+fn check_people_article(rel: &str, e: &RawEntry) {
+    let exp = &expected()[rel.trim_start_matches("people-sn/")];
+    assert_eq!(e.title.as_deref(), Some(s(&exp["title"])), "{rel} title");
+    let published = in_shanghai(e.published).expect("published");
+    assert_eq!(published.to_rfc3339(), s(&exp["published"]), "{rel} time");
+    assert_eq!(e.origin.as_deref(), Some(s(&exp["source"])), "{rel} source");
+    assert_eq!(e.editors, strs(&exp["editors"]), "{rel} editors");
+    let html = e.content_html.as_deref().unwrap();
+    let paras = paragraphs(html);
+    if let Some(n) = exp["paragraphs"].as_u64() {
+        assert_eq!(paras.len() as u64, n, "{rel} paragraphs: {paras:#?}");
+    }
+    assert!(
+        paras[0].starts_with(s(&exp["first_paragraph_starts"])),
+        "{rel} first paragraph: {}",
+        paras[0]
+    );
+    let last = paras.last().unwrap();
+    if let Some(l) = exp["last_paragraph"].as_str() {
+        assert_eq!(last, l, "{rel} last paragraph");
+    }
+    if let Some(l) = exp["last_paragraph_contains"].as_str() {
+        assert!(last.contains(l), "{rel} last paragraph: {last}");
+    }
+    for bad in strs(&exp["body_must_not_contain"]) {
+        assert!(!html.contains(&bad), "{rel} body contains {bad:?}:\n{html}");
+    }
+    assert_eq!(e.link.as_deref(), Some(&*format!("{ORIGIN}{}", &rel[10..])));
+}
+
+#[test]
+fn list_page_yields_two_distinct_article_links() {
+    let html = decode_fixture("people-sn/GB/226647/index.html");
+    let url = format!("{ORIGIN}GB/226647/index.html");
+    let links = extract_links(&html, &url, "div.p2j_list li a", 20).unwrap();
+    assert_eq!(
+        links,
+        vec![
+            "http://sn.people.com.cn/n2/2021/1229/c226647-35071234.html",
+            "http://sn.people.com.cn/n2/2022/0213/c360307-35131671.html",
+        ]
+    );
+    assert_eq!(
+        expected()["GB/226647/index.html"]["distinct_articles"],
+        links.len()
+    );
+    // a container selector uses the links inside it; `max` caps the result
+    let inside = extract_links(&html, &url, "div.p2j_list", 20).unwrap();
+    assert_eq!(inside, links);
+    assert_eq!(
+        extract_links(&html, &url, "div.p2j_list", 1).unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn list_links_drop_fragments_scripts_and_mail() {
+    let html = r##"<div class="l"><a href="a.html#c">A</a><a href="a.html">A</a>
+        <a href="javascript:void(0)">x</a><a href="mailto:x@y.cn">m</a><a href="#top">t</a>
+        <a href="//other.cn/b.html">B</a></div>"##;
+    let links = extract_links(html, "https://site.cn/dir/index.html", ".l a", 10).unwrap();
+    assert_eq!(
+        links,
+        vec!["https://site.cn/dir/a.html", "https://other.cn/b.html"]
+    );
+    assert!(matches!(
+        extract_links(html, "https://site.cn/", "div[", 10),
+        Err(ExtractError::BadSelector { .. })
+    ));
+}
+
+#[test]
+fn seed_article_automatic() {
+    let rel = "people-sn/n2/2021/1229/c226647-35071234.html";
+    let e = extract_fixture(rel);
+    check_people_article(rel, &e);
+    assert_eq!(e.site.as_deref(), Some("人民网"));
+}
+
+#[test]
+fn seed_article_with_selectors() {
+    let rel = "people-sn/n2/2021/1229/c226647-35071234.html";
+    check_people_article(rel, &extract_with(rel, &people_rules()));
+}
+
+#[test]
+fn real_article_automatic() {
+    let rel = "people-sn/n2/2022/0213/c360307-35131671.html";
+    let e = extract_fixture(rel);
+    check_people_article(rel, &e);
+    // the closing byline `本报记者 葛灵丹` leaves the body as an author
+    assert_eq!(e.authors.len(), 1);
+    assert_eq!(e.authors[0].name, "葛灵丹");
+}
+
+#[test]
+fn real_article_with_selectors() {
+    let rel = "people-sn/n2/2022/0213/c360307-35131671.html";
+    let e = extract_with(rel, &people_rules());
+    check_people_article(rel, &e);
+    assert_eq!(e.authors[0].name, "葛灵丹");
+}
+
+#[test]
+fn remove_rule_drops_elements() {
+    let rel = "people-sn/n2/2022/0213/c360307-35131671.html";
+    let mut rules = people_rules();
+    rules.remove = vec![".rm_txt_con > p:nth-last-of-type(3)".into()];
+    let e = extract_with(rel, &rules);
+    assert!(!e.content_html.unwrap().contains("连云港发布重要提醒"));
+}
+
+/// The mirror copy as a channel with `script = "simplified"` serves it.
+#[test]
+fn mirror_page_simplified() {
+    let rel = "people-sn/mirror/c226647-35071234.html";
+    let exp = &expected()["mirror/c226647-35071234.html"];
+    let e = extract_fixture(rel);
+    let title = convert(e.title.as_deref().unwrap(), Script::Simplified);
+    let html = convert(e.content_html.as_deref().unwrap(), Script::Simplified);
+    let editors: Vec<String> = e
+        .editors
+        .iter()
+        .map(|x| convert(x, Script::Simplified))
+        .collect();
+    let origin = e.origin.as_deref().map(|o| convert(o, Script::Simplified));
+    let want = &exp["with_script_simplified"];
+    assert_eq!(title, s(&want["title"]));
+    let paras = paragraphs(&html);
+    assert_eq!(
+        paras.len() as u64,
+        want["paragraphs"].as_u64().unwrap(),
+        "{paras:#?}"
+    );
+    assert!(paras[0].starts_with(s(&want["first_paragraph_starts"])));
+    assert_eq!(paras.last().unwrap(), s(&want["last_paragraph"]));
+    assert_eq!(editors, strs(&exp["editors_simplified"]));
+    assert_eq!(origin.as_deref(), Some("陕西日报"));
+    assert_eq!(
+        in_shanghai(e.published).unwrap().to_rfc3339(),
+        s(&exp["published"])
+    );
+    for bad in strs(&exp["body_must_not_contain"]) {
+        assert!(!html.contains(&bad), "body contains {bad:?}:\n{html}");
+        assert!(!e.content_html.as_deref().unwrap().contains(&bad));
+    }
+    // no pinyin left anywhere, not even garbled remnants
+    assert!(!html.contains('?') && !html.contains("(l"), "{html}");
+}
+
+#[test]
+fn mirror_page_keep() {
+    let e = extract_fixture("people-sn/mirror/c226647-35071234.html");
+    let exp = &expected()["mirror/c226647-35071234.html"];
+    let title = convert(e.title.as_deref().unwrap(), Script::Keep);
+    assert_eq!(title, s(&exp["with_script_keep"]["title"]));
+    assert!(!e.content_html.unwrap().contains("(wǎng)"));
+}
+
+#[test]
+fn pinyin_stripping_spares_real_parentheses() {
+    assert_eq!(strip_pinyin("人民網(wǎng)報道"), "人民網報道");
+    assert_eq!(strip_pinyin("來(lái)源"), "來源");
+    assert_eq!(
+        strip_pinyin("美国有线电视新闻网(CNN)称"),
+        "美国有线电视新闻网(CNN)称"
+    );
+    assert_eq!(strip_pinyin("去年(2021)"), "去年(2021)");
+    assert_eq!(convert("陜西", Script::Simplified), "陕西");
+    assert_eq!(convert("陕西日报", Script::Traditional), "陝西日報");
+}
+
+#[test]
+fn hidden_and_boilerplate_never_reach_the_body() {
+    let html = r#"<html><head><title>测试标题_示例网</title></head><body>
+        <div class="nav"><a href="/">首页</a> | <a href="/a">新闻</a></div>
+        <h1>测试标题</h1><div class="info">2022-02-13 07:48:00 来源：示例日报 记者 王小明</div>
+        <div class="article">
+          <p>第一段，这是正文内容，包含足够多的标点符号，以便评分算法识别它是正文。我们继续写一些内容。</p>
+          <p style="display:none">隐藏的段落不应出现在正文中，即使它很长很长很长很长很长。</p>
+          <p hidden>另一个隐藏段落，也有很长的文字内容，不应出现。</p>
+          <p>第二段，同样是正文内容，包含更多的逗号，句号。还有更多的文字，用于测试。</p>
+          <p>分享到：微信 微博</p>
+          <p><a href="/1">富锦市</a>| <a href="/2">通河县</a>| <a href="/3">巴楚县</a>| <a href="/4">互助</a>|</p>
+          <p>(责任编辑：张三)</p>
+        </div>
+        <div class="footer">版权所有 示例网</div></body></html>"#;
+    let e = extract_article(html, "https://example.cn/a.html", &ArticleRules::default()).unwrap();
+    assert_eq!(e.title.as_deref(), Some("测试标题"));
+    assert_eq!(e.site.as_deref(), Some("示例网"));
+    assert_eq!(e.origin.as_deref(), Some("示例日报"));
+    assert_eq!(e.editors, vec!["张三"]);
+    assert_eq!(e.authors[0].name, "王小明");
+    let body = e.content_html.unwrap();
+    assert_eq!(paragraphs(&body).len(), 2, "{body}");
+    for bad in ["隐藏", "分享", "富锦市", "责任编辑", "版权所有", "首页"] {
+        assert!(!body.contains(bad), "{bad} in {body}");
+    }
+    match e.published.unwrap() {
+        RawDate::Local(n) => assert_eq!(n.to_string(), "2022-02-13 07:48:00"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_selector_is_an_error() {
+    let rules = ArticleRules {
+        content: Some("div[".into()),
+        ..ArticleRules::default()
+    };
+    assert!(matches!(
+        extract_article("<p>x</p>", "https://a.cn/", &rules),
+        Err(ExtractError::BadSelector { .. })
+    ));
+}

@@ -55,7 +55,11 @@ async fn scenario_origin() -> Origin {
     let o = Origin::start().await;
     o.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
     o.put_fixture("/site.atom", "scenario/site.atom", "application/atom+xml");
-    o.put_fixture("/items.json", "scenario/items.json", "application/feed+json");
+    o.put_fixture(
+        "/items.json",
+        "scenario/items.json",
+        "application/feed+json",
+    );
     // Declared only in the XML prolog: the HTTP header says nothing about the charset.
     o.put_fixture("/gbk.rss", "scenario/gbk.rss", "application/xml");
     o.put_fixture("/broken.rss", "scenario/broken.rss", "text/xml");
@@ -73,7 +77,12 @@ async fn three_formats_merge_and_the_shared_story_appears_once() {
         let titles: Vec<String> = feed
             .entries
             .iter()
-            .map(|e| e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default())
+            .map(|e| {
+                e.title
+                    .as_ref()
+                    .map(|t| t.content.clone())
+                    .unwrap_or_default()
+            })
             .collect();
         let shared = feed
             .entries
@@ -198,36 +207,78 @@ async fn http_semantics_of_served_feeds() {
         let url = app.url(&format!("/feeds/mixed.{ext}"));
         let r = c.get(&url).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(ct));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(ct));
         let etag = r.headers()["etag"].to_str().unwrap().to_string();
         let lm = r.headers()["last-modified"].to_str().unwrap().to_string();
         assert!(etag.starts_with('"'), "strong etag {etag}");
         let plain = r.bytes().await.unwrap();
 
-        let r = c.get(&url).header("If-None-Match", &etag).send().await.unwrap();
+        let r = c
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 304);
         assert!(r.bytes().await.unwrap().is_empty());
-        let r = c.get(&url).header("If-Modified-Since", &lm).send().await.unwrap();
+        let r = c
+            .get(&url)
+            .header("If-Modified-Since", &lm)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 304);
-        let r = c.get(&url).header("If-None-Match", "\"other\"").send().await.unwrap();
+        let r = c
+            .get(&url)
+            .header("If-None-Match", "\"other\"")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
 
-        let r = c.get(&url).header("Accept-Encoding", "gzip").send().await.unwrap();
+        let r = c
+            .get(&url)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.headers()["content-encoding"], "gzip");
         let gz = r.bytes().await.unwrap();
         let mut d = flate2::read::GzDecoder::new(&gz[..]);
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut d, &mut out).unwrap();
         assert_eq!(out, plain.to_vec());
-        let r = c.get(&url).header("Accept-Encoding", "identity").send().await.unwrap();
+        let r = c
+            .get(&url)
+            .header("Accept-Encoding", "identity")
+            .send()
+            .await
+            .unwrap();
         assert!(r.headers().get("content-encoding").is_none());
 
         let r = c.head(&url).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
     }
-    assert_eq!(c.get(app.url("/feeds/nope.rss")).send().await.unwrap().status(), 404);
-    assert_eq!(c.get(app.url("/feeds/mixed.txt")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.get(app.url("/feeds/nope.rss"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(app.url("/feeds/mixed.txt"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // ?limit
     let feed: serde_json::Value = c
         .get(app.url("/feeds/mixed.json?limit=2"))
@@ -239,17 +290,36 @@ async fn http_semantics_of_served_feeds() {
         .unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 2);
     assert_eq!(
-        c.get(app.url("/feeds/mixed.json?limit=5000")).send().await.unwrap().status(),
+        c.get(app.url("/feeds/mixed.json?limit=5000"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         400
     );
     // Private channel: 404 without the token, served with it either way.
-    assert_eq!(c.get(app.url("/feeds/private.rss")).send().await.unwrap().status(), 404);
     assert_eq!(
-        c.get(app.url("/feeds/private.rss?token=wrong")).send().await.unwrap().status(),
+        c.get(app.url("/feeds/private.rss"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
     assert_eq!(
-        c.get(app.url("/feeds/private.rss?token=s3cret")).send().await.unwrap().status(),
+        c.get(app.url("/feeds/private.rss?token=wrong"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(app.url("/feeds/private.rss?token=s3cret"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(
@@ -263,7 +333,10 @@ async fn http_semantics_of_served_feeds() {
     );
     let index = app.text("/").await;
     assert!(index.contains("/feeds/mixed.atom"));
-    assert!(!index.contains("/feeds/private"), "private channel hidden from /");
+    assert!(
+        !index.contains("/feeds/private"),
+        "private channel hidden from /"
+    );
     let opml = app.text("/opml").await;
     assert!(opml.contains("mixed.atom") && !opml.contains("private"));
     assert_eq!(app.get("/healthz").await.status(), 200);

@@ -1,6 +1,7 @@
 //! One integration-test binary (faster to link than one per file). Each module tests one stage or
 //! one scenario; `support` starts the real daemon and a local origin.
 
+mod durability;
 mod extract_stage;
 mod foundation;
 mod parse_stage;

@@ -44,7 +44,11 @@ fn find<'a>(sources: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value
 async fn one_good_feed_one_moved_and_ten_bad_sources() {
     let origin = Origin::start().await;
     origin.put_fixture("/good.rss", "scenario/blog.rss", "application/rss+xml");
-    origin.put_fixture("/new-home.atom", "scenario/site.atom", "application/atom+xml");
+    origin.put_fixture(
+        "/new-home.atom",
+        "scenario/site.atom",
+        "application/atom+xml",
+    );
     origin.set(
         "/old-home.atom",
         Behavior::Redirect {
@@ -228,7 +232,11 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
         .await;
     let elapsed = started.elapsed();
     let err = |id: &str| find(&s, id)["last_error"].as_str().unwrap().to_string();
-    assert!(err("gzip-bomb").contains("larger than"), "{}", err("gzip-bomb"));
+    assert!(
+        err("gzip-bomb").contains("larger than"),
+        "{}",
+        err("gzip-bomb")
+    );
     assert!(err("huge").contains("larger than"), "{}", err("huge"));
     assert!(err("slow").contains("too slow"), "{}", err("slow"));
     assert!(err("e500").contains("HTTP 500"), "{}", err("e500"));
@@ -236,7 +244,11 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
     assert!(err("e410").contains("gone"), "{}", err("e410"));
     assert!(err("loop").contains("redirect loop"), "{}", err("loop"));
     assert!(err("binary").contains("not a feed"), "{}", err("binary"));
-    assert!(err("binary").contains("application/octet-stream"), "{}", err("binary"));
+    assert!(
+        err("binary").contains("application/octet-stream"),
+        "{}",
+        err("binary")
+    );
     assert!(err("closed").contains("connect"), "{}", err("closed"));
     assert!(!err("entity-bomb").is_empty());
 
@@ -278,7 +290,10 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("feedloom_polls_total{outcome=\"error\"}"), "{metrics}");
+    assert!(
+        metrics.contains("feedloom_polls_total{outcome=\"error\"}"),
+        "{metrics}"
+    );
     eprintln!("all bad sources reported within {elapsed:?}");
     app.stop().await;
 }

@@ -28,10 +28,7 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 #[derive(Clone, Debug)]
 pub enum Behavior {
     /// A document with validators: ETag (hash) and a fixed Last-Modified; 304 when they match.
-    File {
-        body: Bytes,
-        content_type: String,
-    },
+    File { body: Bytes, content_type: String },
     /// A bare status with extra headers.
     Status {
         status: u16,
@@ -61,11 +58,11 @@ impl Origin {
     pub async fn start() -> Origin {
         let state: Arc<Mutex<OriginState>> = Arc::default();
         let st = state.clone();
-        let route = warp::path::full()
-            .and(warp::header::headers_cloned())
-            .map(move |path: warp::path::FullPath, headers: HeaderMap| {
+        let route = warp::path::full().and(warp::header::headers_cloned()).map(
+            move |path: warp::path::FullPath, headers: HeaderMap| {
                 answer(&st, path.as_str(), &headers)
-            });
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -145,7 +142,10 @@ impl Drop for Origin {
 fn answer(st: &Arc<Mutex<OriginState>>, path: &str, headers: &HeaderMap) -> Response<Bytes> {
     let mut s = st.lock().unwrap();
     *s.hits.entry(path.to_string()).or_default() += 1;
-    if let Some(ua) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+    if let Some(ua) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
         s.user_agents.push(ua.to_string());
     }
     let Some(b) = s.routes.get(path).cloned() else {

@@ -1,0 +1,609 @@
+//! Finding the main text (readability-style scoring with GNE's punctuation density) and turning
+//! it into clean paragraphs.
+
+use url::Url;
+
+use super::boilerplate::{class_id, class_weight, is_unlikely};
+use super::dom::{is_block, is_space, Dom, NONE};
+
+/// Minimum non-link characters for a run of text to count as a paragraph when scoring.
+const MIN_UNIT_CHARS: u32 = 15;
+
+struct Scorer<'d, 'a> {
+    dom: &'d Dom<'a>,
+    score: Vec<f32>,
+    init: Vec<bool>,
+    strict: bool,
+}
+
+/// Is node `i` furniture by name or role (only consulted in strict mode)?
+pub fn unlikely(dom: &Dom, i: usize) -> bool {
+    let n = &dom.nodes[i];
+    let Some(el) = n.el else { return false };
+    if matches!(n.name, "nav" | "aside" | "footer") {
+        return true;
+    }
+    if let Some(role) = el.value().attr("role") {
+        if matches!(
+            role,
+            "navigation" | "complementary" | "banner" | "contentinfo" | "menu" | "menubar"
+        ) {
+            return true;
+        }
+    }
+    is_unlikely(&class_id(&el), n.name)
+}
+
+fn tag_base(name: &str) -> f32 {
+    match name {
+        "div" | "article" | "section" | "main" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
+}
+
+impl Scorer<'_, '_> {
+    fn init_node(&mut self, i: usize) {
+        if self.init[i] {
+            return;
+        }
+        self.init[i] = true;
+        let n = &self.dom.nodes[i];
+        let w = n.el.map(|e| class_weight(&class_id(&e))).unwrap_or(0);
+        self.score[i] = tag_base(n.name) + w as f32;
+    }
+
+    /// A paragraph's worth of text owned by element `owner` (the paragraph's parent).
+    fn add_unit(&mut self, owner: usize, chars: u32, punct: u32) {
+        if chars < MIN_UNIT_CHARS {
+            return;
+        }
+        let s = 1.0 + punct as f32 + (chars as f32 / 100.0).min(3.0);
+        let mut a = owner;
+        let mut level = 0usize;
+        while a != NONE && level < 5 {
+            if matches!(self.dom.nodes[a].name, "html") {
+                break;
+            }
+            self.init_node(a);
+            let div = match level {
+                0 => 1.0,
+                1 => 2.0,
+                l => (l * 3) as f32,
+            };
+            self.score[a] += s / div;
+            a = self.dom.nodes[a].parent;
+            level += 1;
+        }
+    }
+
+    fn walk(&mut self, e: usize) {
+        let (mut rc, mut rp) = (0u32, 0u32);
+        let children: Vec<usize> = self.dom.children(e).collect();
+        for c in children {
+            let n = &self.dom.nodes[c];
+            if n.skip || (self.strict && unlikely(self.dom, c)) {
+                continue;
+            }
+            if n.el.is_none() || (!n.block_desc && !is_block(n.name)) {
+                rc += n.alpha;
+                rp += n.punct;
+                continue;
+            }
+            self.add_unit(e, rc, rp);
+            rc = 0;
+            rp = 0;
+            if !n.block_desc {
+                let (chars, punct) = (n.alpha, n.punct);
+                self.add_unit(e, chars, punct);
+            } else {
+                self.walk(c);
+            }
+        }
+        self.add_unit(e, rc, rp);
+    }
+
+    fn final_score(&self, i: usize) -> f32 {
+        self.score[i] * (1.0 - self.dom.link_density(i))
+    }
+}
+
+/// The nodes holding the main content, in document order: the best-scored container plus the
+/// siblings that belong with it. `strict` skips elements whose names say furniture.
+pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
+    let n = dom.nodes.len();
+    let mut s = Scorer {
+        dom,
+        score: vec![0.0; n],
+        init: vec![false; n],
+        strict,
+    };
+    s.walk(dom.body);
+    let mut top = NONE;
+    let mut best = f32::MIN;
+    for i in 0..n {
+        if s.init[i] {
+            let f = s.final_score(i);
+            if f > best {
+                best = f;
+                top = i;
+            }
+        }
+    }
+    if top == NONE {
+        return vec![dom.body];
+    }
+    if std::env::var_os("FEEDLOOM_EXTRACT_DEBUG").is_some() {
+        let mut c: Vec<(usize, f32)> = (0..n)
+            .filter(|&i| s.init[i])
+            .map(|i| (i, s.final_score(i)))
+            .collect();
+        c.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (i, sc) in c.iter().take(40) {
+            let nd = &dom.nodes[*i];
+            let ci = nd.el.map(|e| class_id(&e)).unwrap_or_default();
+            eprintln!(
+                "cand {i} <{} {ci}> score={sc:.1} raw={:.1} chars={} ld={:.2} parent={}",
+                nd.name,
+                s.score[*i],
+                nd.chars,
+                dom.link_density(*i),
+                nd.parent
+            );
+        }
+    }
+    // Climb while the parent scores better (several good paragraphs containers under it).
+    let mut last = best;
+    let mut parent = dom.nodes[top].parent;
+    while parent != NONE && !matches!(dom.nodes[parent].name, "body" | "html") {
+        if !s.init[parent] {
+            parent = dom.nodes[parent].parent;
+            continue;
+        }
+        let ps = s.final_score(parent);
+        if ps < best / 3.0 {
+            break;
+        }
+        if ps > last {
+            top = parent;
+            best = ps;
+            break;
+        }
+        last = ps;
+        parent = dom.nodes[parent].parent;
+    }
+    // A lone child carries no more than its parent.
+    loop {
+        let p = dom.nodes[top].parent;
+        if p == NONE || matches!(dom.nodes[p].name, "body" | "html") {
+            break;
+        }
+        let elems = dom
+            .children(p)
+            .filter(|&c| {
+                let n = &dom.nodes[c];
+                !n.skip && (n.el.is_some() || n.chars > 0)
+            })
+            .count();
+        if elems != 1 {
+            break;
+        }
+        top = p;
+    }
+    let top_score = s.final_score(top).max(best);
+    let parent = dom.nodes[top].parent;
+    if parent == NONE {
+        return vec![top];
+    }
+    let threshold = (top_score * 0.2).max(10.0);
+    let top_class = dom.nodes[top]
+        .el
+        .and_then(|e| e.value().attr("class"))
+        .unwrap_or("");
+    let mut out = Vec::new();
+    for c in dom.children(parent) {
+        let nd = &dom.nodes[c];
+        if nd.skip || nd.el.is_none() {
+            continue;
+        }
+        if c == top {
+            out.push(c);
+            continue;
+        }
+        if strict && unlikely(dom, c) {
+            continue;
+        }
+        let mut bonus = 0.0;
+        let class = nd.el.and_then(|e| e.value().attr("class")).unwrap_or("");
+        if !class.is_empty() && class == top_class {
+            bonus = top_score * 0.2;
+        }
+        if s.init[c] && s.final_score(c) + bonus >= threshold {
+            out.push(c);
+            continue;
+        }
+        if nd.name == "p" || (is_block(nd.name) && !nd.block_desc) {
+            let ld = dom.link_density(c);
+            let len = nd.chars;
+            if len > 80 && ld < 0.25 {
+                out.push(c);
+            } else if len > 0 && len <= 80 && ld == 0.0 {
+                let t = dom.text_of(c);
+                if t.ends_with(['。', '.', '！', '？', '!', '?', '”']) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One paragraph-level piece of the cleaned content.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// Output tag: `p`, `h2`…`h6`, `li`, `pre`.
+    pub tag: &'static str,
+    pub html: String,
+    pub text: String,
+    pub links: u32,
+    pub link_chars: u32,
+    pub imgs: u32,
+    /// Which list a `li` belongs to (consecutive items of one list share it).
+    pub list: usize,
+}
+
+impl Block {
+    pub fn chars(&self) -> usize {
+        self.text.chars().filter(|c| !is_space(*c)).count()
+    }
+}
+
+struct Renderer<'d, 'a> {
+    dom: &'d Dom<'a>,
+    base: Option<&'d Url>,
+    strict: bool,
+    blocks: Vec<Block>,
+    cur: Block,
+    tag: &'static str,
+    pre: bool,
+    in_link: bool,
+    list: usize,
+    roots: Vec<usize>,
+}
+
+fn escape_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_attr(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Resolve a URL found in the page; `None` for scripts, mail links and garbage.
+pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let lower = href.get(..11).unwrap_or(href).to_ascii_lowercase();
+    if lower.starts_with("javascript:")
+        || lower.starts_with("mailto:")
+        || lower.starts_with("data:")
+    {
+        return None;
+    }
+    let u = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    Some(u.to_string())
+}
+
+impl<'d, 'a> Renderer<'d, 'a> {
+    fn flush(&mut self) {
+        let mut b = std::mem::take(&mut self.cur);
+        let trimmed = b.text.trim_matches(is_space);
+        if trimmed.is_empty() && b.imgs == 0 {
+            return;
+        }
+        b.text = trimmed.to_string();
+        if !self.pre {
+            b.html = b.html.trim_matches(is_space).to_string();
+        }
+        b.tag = self.tag;
+        b.list = self.list;
+        self.blocks.push(b);
+    }
+
+    fn push_text(&mut self, t: &str) {
+        if self.pre {
+            escape_text(&mut self.cur.html, t);
+            self.cur.text.push_str(t);
+            return;
+        }
+        for c in t.chars() {
+            if is_space(c) {
+                if !self.cur.text.is_empty() && !self.cur.text.ends_with(' ') {
+                    self.cur.text.push(' ');
+                    self.cur.html.push(' ');
+                }
+            } else {
+                self.cur.text.push(c);
+                if self.in_link {
+                    self.cur.link_chars += 1;
+                }
+                match c {
+                    '&' => self.cur.html.push_str("&amp;"),
+                    '<' => self.cur.html.push_str("&lt;"),
+                    '>' => self.cur.html.push_str("&gt;"),
+                    _ => self.cur.html.push(c),
+                }
+            }
+        }
+    }
+
+    /// readability's conditional cleaning: containers inside the content that look like
+    /// furniture (link lists, share bars, navigation) are dropped whole.
+    fn drop_conditionally(&self, i: usize) -> bool {
+        let n = &self.dom.nodes[i];
+        if self.roots.contains(&i) {
+            return false;
+        }
+        if matches!(n.name, "nav" | "aside" | "footer" | "header" | "form") {
+            return true;
+        }
+        if self.strict && unlikely(self.dom, i) {
+            return true;
+        }
+        let ld = self.dom.link_density(i);
+        match n.name {
+            "div" | "section" | "ul" | "ol" | "table" | "dl" | "tbody" | "tr" | "td" | "center"
+            | "span" | "font" => {
+                if n.links >= 2 && ld > 0.5 {
+                    return true;
+                }
+                let w = n.el.map(|e| class_weight(&class_id(&e))).unwrap_or(0);
+                if w < 0 && ld > 0.2 {
+                    return true;
+                }
+                if w < 0 && n.chars < 200 && n.paras == 0 {
+                    return true;
+                }
+                false
+            }
+            "p" => n.links >= 2 && ld > 0.8,
+            _ => false,
+        }
+    }
+
+    fn walk(&mut self, i: usize) {
+        let n = &self.dom.nodes[i];
+        if n.skip {
+            return;
+        }
+        let Some(el) = n.el else {
+            let t = n.text;
+            self.push_text(t);
+            return;
+        };
+        if self.drop_conditionally(i) {
+            return;
+        }
+        let name = n.name;
+        match name {
+            "br" => {
+                if self.pre {
+                    self.cur.html.push('\n');
+                    self.cur.text.push('\n');
+                } else {
+                    self.flush();
+                }
+            }
+            "hr" => self.flush(),
+            "img" => {
+                let v = el.value();
+                let tiny = |a: &str| {
+                    v.attr(a)
+                        .and_then(|s| s.trim().trim_end_matches("px").parse::<u32>().ok())
+                        .is_some_and(|x| x <= 2)
+                };
+                if tiny("width") || tiny("height") {
+                    return;
+                }
+                let mut src = v.attr("src").unwrap_or("");
+                let lazy = src.is_empty()
+                    || src.starts_with("data:")
+                    || src.contains("blank.gif")
+                    || src.contains("loading")
+                    || src.contains("grey.gif");
+                if lazy {
+                    for a in [
+                        "data-src",
+                        "data-original",
+                        "data-lazy-src",
+                        "data-actualsrc",
+                        "data-url",
+                    ] {
+                        if let Some(s) = v.attr(a) {
+                            src = s;
+                            break;
+                        }
+                    }
+                }
+                if let Some(abs) = resolve(self.base, src) {
+                    self.cur.html.push_str("<img src=\"");
+                    escape_attr(&mut self.cur.html, &abs);
+                    self.cur.html.push('"');
+                    if let Some(alt) = v.attr("alt").filter(|a| !a.trim().is_empty()) {
+                        self.cur.html.push_str(" alt=\"");
+                        escape_attr(&mut self.cur.html, alt.trim());
+                        self.cur.html.push('"');
+                    }
+                    self.cur.html.push('>');
+                    self.cur.imgs += 1;
+                }
+            }
+            "a" => {
+                let href = el.value().attr("href").and_then(|h| resolve(self.base, h));
+                match href {
+                    Some(h) if !self.in_link => {
+                        self.cur.links += 1;
+                        self.cur.html.push_str("<a href=\"");
+                        escape_attr(&mut self.cur.html, &h);
+                        self.cur.html.push_str("\">");
+                        self.in_link = true;
+                        self.children(i);
+                        self.in_link = false;
+                        self.cur.html.push_str("</a>");
+                    }
+                    _ => self.children(i),
+                }
+            }
+            "strong" | "b" | "em" | "i" | "u" | "sub" | "sup" | "code" | "s" | "del" | "ins"
+            | "mark" | "q" | "cite" | "abbr" | "small" => {
+                let tag = match name {
+                    "b" => "strong",
+                    "i" => "em",
+                    t => t,
+                };
+                let before = self.cur.html.len();
+                self.cur.html.push('<');
+                self.cur.html.push_str(tag);
+                self.cur.html.push('>');
+                let mark = self.cur.html.len();
+                self.children(i);
+                if self.cur.html.len() == mark {
+                    // empty: drop the open tag
+                    self.cur.html.truncate(before);
+                } else if self.cur.html.len() > mark {
+                    self.cur.html.push_str("</");
+                    self.cur.html.push_str(tag);
+                    self.cur.html.push('>');
+                }
+            }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.flush();
+                let prev = self.tag;
+                self.tag = match name {
+                    "h1" | "h2" => "h2",
+                    "h3" => "h3",
+                    "h4" => "h4",
+                    "h5" => "h5",
+                    _ => "h6",
+                };
+                self.children(i);
+                self.flush();
+                self.tag = prev;
+            }
+            "ul" | "ol" => {
+                self.flush();
+                self.list += 1;
+                self.children(i);
+                self.flush();
+                self.list += 1;
+            }
+            "li" => {
+                self.flush();
+                let prev = self.tag;
+                self.tag = "li";
+                self.children(i);
+                self.flush();
+                self.tag = prev;
+            }
+            "pre" => {
+                self.flush();
+                let prev = self.tag;
+                self.tag = "pre";
+                self.pre = true;
+                self.children(i);
+                self.flush();
+                self.pre = false;
+                self.tag = prev;
+            }
+            _ if is_block(name) => {
+                self.flush();
+                self.children(i);
+                self.flush();
+            }
+            _ => self.children(i),
+        }
+    }
+
+    fn children(&mut self, i: usize) {
+        let kids: Vec<usize> = self.dom.children(i).collect();
+        for c in kids {
+            self.walk(c);
+        }
+    }
+}
+
+/// Turn the content nodes into paragraph blocks (unfiltered: furniture lines are removed by
+/// the caller, which also reads metadata out of them).
+pub fn render_blocks(dom: &Dom, roots: &[usize], base: Option<&Url>, strict: bool) -> Vec<Block> {
+    let mut r = Renderer {
+        dom,
+        base,
+        strict,
+        blocks: Vec::new(),
+        cur: Block::default(),
+        tag: "p",
+        pre: false,
+        in_link: false,
+        list: 0,
+        roots: roots.to_vec(),
+    };
+    for &root in roots {
+        r.walk(root);
+        r.flush();
+    }
+    r.blocks
+}
+
+/// Serialize blocks as HTML: `<p>`s, headings, lists, `<pre>`.
+pub fn blocks_to_html(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    let mut open_list: Option<usize> = None;
+    for b in blocks {
+        if b.tag == "li" {
+            if open_list != Some(b.list) {
+                if open_list.is_some() {
+                    out.push_str("</ul>");
+                }
+                out.push_str("<ul>");
+                open_list = Some(b.list);
+            }
+        } else if open_list.take().is_some() {
+            out.push_str("</ul>");
+        }
+        out.push('<');
+        out.push_str(b.tag);
+        out.push('>');
+        out.push_str(&b.html);
+        out.push_str("</");
+        out.push_str(b.tag);
+        out.push('>');
+        if b.tag != "li" {
+            out.push('\n');
+        }
+    }
+    if open_list.is_some() {
+        out.push_str("</ul>\n");
+    }
+    out
+}

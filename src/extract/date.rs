@@ -1,0 +1,162 @@
+//! Dates as news pages print them: ISO 8601 in meta tags, `2021年12月29日08:35`,
+//! `2021-12-29 08:35`, `2021/12/29 08:35:00`, `2005-5-7 21:23:57`, date-only forms.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use regex::Regex;
+
+use crate::model::RawDate;
+
+/// A date found on a page, with how much of it the page printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundDate {
+    pub date: RawDate,
+    /// True when the page gave an hour and minute (not only a day).
+    pub has_time: bool,
+}
+
+impl FoundDate {
+    pub fn naive_date(&self) -> NaiveDate {
+        match self.date {
+            RawDate::Exact(d) => d.date_naive(),
+            RawDate::Local(d) => d.date(),
+        }
+    }
+}
+
+fn visible_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?x)
+            (?:^|[^0-9])
+            ((?:19|20)\d{2}) \s* (?:年|-|/|\.) \s* (\d{1,2}) \s* (?:月|-|/|\.) \s* (\d{1,2}) (?:\s*日)?
+            (?:
+                (?:\s*|T|\s*[,，]\s*)
+                (\d{1,2}) \s* (?::|：|时|時|点|點) \s* (\d{1,2}) (?:\s*(?::|：|分)\s*(\d{1,2}))?
+                (?:\.\d+)?
+                \s* (Z|[+-]\d{2}:?\d{2})?
+            )?
+            (?:[^0-9]|$)",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Find the first date in `text` (visible text or a meta value). Dates without a year are
+/// ignored: they are mostly mentions inside the story, not the publish time.
+pub fn find_date(text: &str) -> Option<FoundDate> {
+    for c in visible_re().captures_iter(text) {
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) else {
+            continue;
+        };
+        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
+            continue;
+        };
+        let time = match (num(4), num(5)) {
+            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0)),
+            _ => None,
+        };
+        let has_time = time.is_some();
+        let naive = NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN));
+        let date = match (has_time, c.get(7).map(|m| m.as_str())) {
+            (true, Some(off)) => match parse_offset(off) {
+                Some(o) => match naive.and_local_timezone(o).single() {
+                    Some(dt) => RawDate::Exact(dt),
+                    None => RawDate::Local(naive),
+                },
+                None => RawDate::Local(naive),
+            },
+            _ => RawDate::Local(naive),
+        };
+        return Some(FoundDate { date, has_time });
+    }
+    None
+}
+
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    if s == "Z" {
+        return FixedOffset::east_opt(0);
+    }
+    let sign = if s.starts_with('-') { -1 } else { 1 };
+    let digits: String = s[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let h: i32 = digits[..2].parse().ok()?;
+    let m: i32 = digits[2..].parse().ok()?;
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// Parse a machine-readable date (meta tag, `<time datetime>`, JSON-LD): RFC 3339 first, then
+/// the lenient visible-text forms.
+pub fn parse_machine_date(s: &str) -> Option<FoundDate> {
+    let s = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(FoundDate {
+            date: RawDate::Exact(dt),
+            has_time: true,
+        });
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
+        return Some(FoundDate {
+            date: RawDate::Exact(dt),
+            has_time: true,
+        });
+    }
+    // Compact forms: 20211229083500, 20211229
+    if s.len() >= 8 && s.bytes().take(8).all(|b| b.is_ascii_digit()) {
+        let y = s[..4].parse().ok()?;
+        let m = s[4..6].parse().ok()?;
+        let d = s[6..8].parse().ok()?;
+        if let Some(day) = NaiveDate::from_ymd_opt(y, m, d) {
+            if s.len() == 8 {
+                return Some(FoundDate {
+                    date: RawDate::Local(day.and_time(NaiveTime::MIN)),
+                    has_time: false,
+                });
+            }
+        }
+    }
+    find_date(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(s: &str) -> RawDate {
+        RawDate::Local(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap())
+    }
+
+    #[test]
+    fn chinese_forms() {
+        let f = find_date("2021年12月29日08:35 | 来源：陕西日报").unwrap();
+        assert_eq!(f.date, local("2021-12-29 08:35:00"));
+        assert!(f.has_time);
+        assert_eq!(
+            find_date("发布时间：2021/12/29 08:35:07").unwrap().date,
+            local("2021-12-29 08:35:07")
+        );
+        assert_eq!(
+            find_date("2005-5-7 21:23:57").unwrap().date,
+            local("2005-05-07 21:23:57")
+        );
+        let d = find_date("2004-12-10").unwrap();
+        assert!(!d.has_time);
+        assert!(find_date("12月28日，省委书记").is_none());
+        assert!(find_date("电话 020-12345678").is_none());
+    }
+
+    #[test]
+    fn machine_forms() {
+        let f = parse_machine_date("2021-12-29T08:35:00+08:00").unwrap();
+        assert!(matches!(f.date, RawDate::Exact(_)));
+        let f = parse_machine_date("2021-12-29").unwrap();
+        assert!(!f.has_time);
+        let f = parse_machine_date("2021-12-29 08:35").unwrap();
+        assert_eq!(f.date, local("2021-12-29 08:35:00"));
+    }
+}

@@ -1,0 +1,395 @@
+//! Page metadata: `<meta>` tags, the title (and the site name in its suffix), visible text
+//! lines for dates, sources, editors and bylines.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use scraper::{Html, Selector};
+
+use super::date::{find_date, parse_machine_date, FoundDate};
+use super::dom::{is_block, push_collapsed, Dom};
+
+fn sel(s: &'static str) -> Selector {
+    Selector::parse(s).expect("valid selector")
+}
+
+fn meta_sel() -> &'static Selector {
+    static S: OnceLock<Selector> = OnceLock::new();
+    S.get_or_init(|| sel("meta"))
+}
+
+fn title_sel() -> &'static Selector {
+    static S: OnceLock<Selector> = OnceLock::new();
+    S.get_or_init(|| sel("title"))
+}
+
+fn time_sel() -> &'static Selector {
+    static S: OnceLock<Selector> = OnceLock::new();
+    S.get_or_init(|| sel("time[datetime]"))
+}
+
+/// `<meta>` name/property/itemprop (lower-case) → content, in document order.
+pub struct Metas(pub Vec<(String, String)>);
+
+impl Metas {
+    pub fn collect(doc: &Html) -> Metas {
+        let mut v = Vec::new();
+        for m in doc.select(meta_sel()) {
+            let e = m.value();
+            let Some(content) = e.attr("content") else {
+                continue;
+            };
+            let content = content.trim();
+            if content.is_empty() {
+                continue;
+            }
+            for key in ["name", "property", "itemprop", "http-equiv"] {
+                if let Some(k) = e.attr(key) {
+                    v.push((k.trim().to_ascii_lowercase(), content.to_string()));
+                }
+            }
+        }
+        Metas(v)
+    }
+
+    pub fn get(&self, keys: &[&str]) -> Option<&str> {
+        for k in keys {
+            if let Some((_, v)) = self.0.iter().find(|(n, _)| n == k) {
+                return Some(v.as_str());
+            }
+        }
+        None
+    }
+}
+
+fn collapse(s: &str) -> String {
+    let mut out = String::new();
+    push_collapsed(&mut out, s);
+    out.trim().to_string()
+}
+
+/// Split a `<title>` into its parts: `咬紧牙关--陕西频道--人民网` → 3 parts.
+pub fn title_parts(t: &str) -> Vec<String> {
+    let chars: Vec<char> = t.chars().collect();
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    let is_han = |c: char| c as u32 >= 0x2E80;
+    while i < chars.len() {
+        let c = chars[i];
+        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+        let next = chars.get(i + 1).copied();
+        let sep_len = match c {
+            '|' | '｜' | '_' | '»' | '«' | '—' => Some(1),
+            '-' if next == Some('-') => {
+                let mut j = i;
+                while j < chars.len() && chars[j] == '-' {
+                    j += 1;
+                }
+                Some(j - i)
+            }
+            '-' | '–' | '·' => {
+                let spaced = prev.is_some_and(|p| p == ' ') && next.is_some_and(|n| n == ' ');
+                let hanned = prev.is_some_and(is_han) && next.is_some_and(is_han);
+                (spaced || hanned).then_some(1)
+            }
+            ':' if next == Some(':') => Some(2),
+            _ => None,
+        };
+        match sep_len {
+            Some(l) => {
+                let p = cur.trim().to_string();
+                if !p.is_empty() {
+                    parts.push(p);
+                }
+                cur.clear();
+                i += l;
+            }
+            None => {
+                cur.push(c);
+                i += 1;
+            }
+        }
+    }
+    let p = cur.trim().to_string();
+    if !p.is_empty() {
+        parts.push(p);
+    }
+    parts
+}
+
+fn norm_title(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{3000}')
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+/// The title and, when it was an `<h1>`/`<h2>`, its node index (the date line follows it).
+pub struct TitleInfo {
+    pub title: Option<String>,
+    pub node: Option<usize>,
+    pub site: Option<String>,
+}
+
+pub fn find_title(doc: &Html, dom: &Dom, metas: &Metas) -> TitleInfo {
+    let raw = doc
+        .select(title_sel())
+        .next()
+        .map(|t| collapse(&t.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    let parts = raw.as_deref().map(title_parts).unwrap_or_default();
+    let og = metas
+        .get(&["og:title", "twitter:title", "dc.title", "headline"])
+        .map(collapse)
+        .filter(|t| !t.is_empty());
+    // headings, in document order
+    let mut heads: Vec<(usize, String, u8)> = Vec::new();
+    for (i, n) in dom.nodes.iter().enumerate() {
+        if n.skip {
+            continue;
+        }
+        let lvl = match n.name {
+            "h1" => 1,
+            "h2" => 2,
+            _ => continue,
+        };
+        let t = dom.text_of(i);
+        if !t.is_empty() && t.chars().count() <= 200 {
+            heads.push((i, t, lvl));
+        }
+    }
+    let nraw = raw.as_deref().map(norm_title).unwrap_or_default();
+    let nog = og.as_deref().map(norm_title).unwrap_or_default();
+    let matches = |h: &str| {
+        let nh = norm_title(h);
+        nh.chars().count() >= 4
+            && ((!nraw.is_empty() && nraw.contains(&nh)) || (!nog.is_empty() && nog.contains(&nh)))
+    };
+    let site = metas
+        .get(&["og:site_name", "application-name"])
+        .map(collapse)
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            (parts.len() >= 2)
+                .then(|| parts.last().cloned())
+                .flatten()
+                .filter(|s| s.chars().count() <= 16)
+        })
+        .or_else(|| {
+            metas
+                .get(&["copyright"])
+                .and_then(|c| c.strip_suffix("版权所有").map(|s| s.trim().to_string()))
+                .filter(|s| !s.is_empty() && s.chars().count() <= 16)
+        });
+    // 1. a heading that the <title> (or og:title) contains: the longest such h1, else h2
+    for lvl in [1u8, 2] {
+        let best = heads
+            .iter()
+            .filter(|(_, t, l)| *l == lvl && matches(t))
+            .max_by_key(|(_, t, _)| t.chars().count());
+        if let Some((i, t, _)) = best {
+            return TitleInfo {
+                title: Some(t.clone()),
+                node: Some(*i),
+                site,
+            };
+        }
+    }
+    let first_h1 = heads.iter().find(|(_, _, l)| *l == 1).map(|(i, _, _)| *i);
+    // 2. og:title, minus a site suffix when it is the <title> again
+    if let Some(og) = og {
+        let ogp = title_parts(&og);
+        let t = if ogp.len() >= 2 && Some(&og) == raw.as_ref() {
+            best_part(&ogp)
+        } else {
+            og
+        };
+        return TitleInfo {
+            title: Some(t),
+            node: first_h1,
+            site,
+        };
+    }
+    // 3. the <title> without its site suffix
+    if !parts.is_empty() {
+        return TitleInfo {
+            title: Some(best_part(&parts)),
+            node: first_h1,
+            site,
+        };
+    }
+    // 4. the first heading
+    TitleInfo {
+        title: heads.first().map(|(_, t, _)| t.clone()),
+        node: heads.first().map(|(i, _, _)| *i),
+        site,
+    }
+}
+
+/// The story part of a split title: the first one unless it is much shorter than another.
+fn best_part(parts: &[String]) -> String {
+    let first = &parts[0];
+    let longest = parts
+        .iter()
+        .max_by_key(|p| p.chars().count())
+        .unwrap_or(first);
+    if first.chars().count() * 3 < longest.chars().count() {
+        longest.clone()
+    } else {
+        first.clone()
+    }
+}
+
+/// A line of visible text and the node that starts it.
+pub struct Line {
+    pub node: usize,
+    pub text: String,
+}
+
+/// Visible text of the body cut into lines at block elements and `<br>`.
+pub fn lines(dom: &Dom) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start = dom.body;
+    let end = dom.nodes[dom.body].end;
+    let mut i = dom.body;
+    while i < end {
+        let n = &dom.nodes[i];
+        if n.skip {
+            i = n.end;
+            continue;
+        }
+        if n.el.is_none() {
+            if cur.trim().is_empty() {
+                start = i;
+            }
+            push_collapsed(&mut cur, n.text);
+        } else if is_block(n.name) || n.name == "br" {
+            let t = cur.trim();
+            if !t.is_empty() {
+                out.push(Line {
+                    node: start,
+                    text: t.to_string(),
+                });
+            }
+            cur.clear();
+            start = i;
+        }
+        i += 1;
+    }
+    let t = cur.trim();
+    if !t.is_empty() {
+        out.push(Line {
+            node: start,
+            text: t.to_string(),
+        });
+    }
+    out
+}
+
+fn jsonld_date_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#""(datePublished|dateCreated|dateModified)"\s*:\s*"([^"]{8,40})""#)
+            .expect("valid regex")
+    })
+}
+
+/// Machine-readable publish and update dates: meta tags, `<time datetime>`, JSON-LD.
+pub fn machine_dates(
+    doc: &Html,
+    html: &str,
+    metas: &Metas,
+) -> (Option<FoundDate>, Option<FoundDate>) {
+    let published = metas
+        .get(&[
+            "article:published_time",
+            "og:article:published_time",
+            "og:published_time",
+            "datepublished",
+            "publishdate",
+            "publish_date",
+            "publish-date",
+            "publishtime",
+            "pubdate",
+            "pubtime",
+            "parsely-pub-date",
+            "sailthru.date",
+            "dc.date.issued",
+            "dc.date",
+            "dcterms.date",
+            "dcterms.created",
+            "article.published",
+            "og:release_date",
+            "date",
+            "weibo:article:create_at",
+            "datecreated",
+        ])
+        .and_then(parse_machine_date);
+    let updated = metas
+        .get(&[
+            "article:modified_time",
+            "og:updated_time",
+            "datemodified",
+            "dcterms.modified",
+            "lastmod",
+        ])
+        .and_then(parse_machine_date);
+    let mut ld_pub = None;
+    let mut ld_mod = None;
+    if html.contains("\"date") {
+        for c in jsonld_date_re().captures_iter(html) {
+            let d = parse_machine_date(&c[2]);
+            match &c[1] {
+                "dateModified" => ld_mod = ld_mod.or(d),
+                _ => ld_pub = ld_pub.or(d),
+            }
+        }
+    }
+    let time_el = doc
+        .select(time_sel())
+        .filter_map(|t| t.value().attr("datetime"))
+        .find_map(parse_machine_date);
+    let pick = |a: Option<FoundDate>, b: Option<FoundDate>| match (a, b) {
+        (Some(x), Some(y)) if !x.has_time && y.has_time && x.naive_date() == y.naive_date() => {
+            Some(y)
+        }
+        (Some(x), _) => Some(x),
+        (None, y) => y,
+    };
+    let published = pick(pick(published, ld_pub), time_el);
+    (published, updated.or(ld_mod))
+}
+
+/// The first dated line among `lines`, and its position.
+pub fn first_dated<'l>(lines: impl Iterator<Item = &'l Line>) -> Option<FoundDate> {
+    for l in lines {
+        if l.text.chars().count() > 200 {
+            // long lines are story text; a date there is a mention
+            continue;
+        }
+        if let Some(d) = find_date(&l.text) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_titles() {
+        assert_eq!(
+            title_parts("咬紧牙关 持续从严 坚持就是胜利--陕西频道--人民网"),
+            vec!["咬紧牙关 持续从严 坚持就是胜利", "陕西频道", "人民网"]
+        );
+        assert_eq!(
+            title_parts("COVID-19 news - BBC"),
+            vec!["COVID-19 news", "BBC"]
+        );
+        assert_eq!(title_parts("标题_新浪网"), vec!["标题", "新浪网"]);
+    }
+}
