@@ -226,7 +226,7 @@ impl AppState {
         }
         loop {
             match self.store.expire_tombstones(now, 1000) {
-                Ok(n) if n == 1000 => continue,
+                Ok(1000) => continue,
                 Ok(_) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "tombstone sweep failed");

@@ -26,12 +26,24 @@ pub struct Rendered {
     /// HTTP date of the newest item change.
     pub last_modified: String,
     pub last_modified_at: DateTime<Utc>,
+    /// The same two values as ready-made header values, so a request builds nothing.
+    pub etag_header: warp::http::HeaderValue,
+    pub last_modified_header: warp::http::HeaderValue,
     pub format: Format,
     pub items: usize,
     pub newest: Option<DateTime<Utc>>,
 }
 
-type Key = (String, Format);
+/// The three renders of one channel, indexed by [`format_index`].
+type Renders = [Option<Arc<Rendered>>; 3];
+
+fn format_index(f: Format) -> usize {
+    match f {
+        Format::Rss => 0,
+        Format::Atom => 1,
+        Format::Json => 2,
+    }
+}
 
 /// Extra `?limit=` renders kept at most (they are cheap to rebuild, and a client choosing random
 /// limits must not grow memory).
@@ -40,7 +52,7 @@ const MAX_LIMIT_RENDERS: usize = 64;
 #[derive(Default)]
 pub struct FeedCache {
     /// Default-limit renders: the hot path, read without locks.
-    main: ArcSwap<HashMap<Key, Arc<Rendered>>>,
+    main: ArcSwap<HashMap<String, Renders>>,
     /// Renders for other `?limit=` values.
     by_limit: Mutex<HashMap<(String, Format, usize), Arc<Rendered>>>,
     /// Serializes writers of `main` (readers never wait).
@@ -72,11 +84,16 @@ pub fn render_channel(
     let body = render::render(&meta, &view, format);
     let etag = format!("\"{}\"", crate::normalize::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();
+    let last_modified = meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     Ok(Rendered {
+        etag_header: warp::http::HeaderValue::from_str(&etag)
+            .expect("hex digest in quotes is a valid header value"),
+        last_modified_header: warp::http::HeaderValue::from_str(&last_modified)
+            .expect("an HTTP date is a valid header value"),
         gzip: gzip(&body),
         body: Bytes::from(body),
         etag,
-        last_modified: meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        last_modified,
         last_modified_at: meta.updated,
         format,
         items: view.len(),
@@ -86,10 +103,8 @@ pub fn render_channel(
 
 impl FeedCache {
     pub fn get(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
-        self.main
-            .load()
-            .get(&(channel.to_string(), format))
-            .cloned()
+        // Looked up by &str: a hit allocates nothing.
+        self.main.load().get(channel)?[format_index(format)].clone()
     }
 
     pub fn get_limit(&self, channel: &str, format: Format, limit: usize) -> Option<Arc<Rendered>> {
@@ -117,16 +132,18 @@ impl FeedCache {
             };
             for f in Format::ALL {
                 match render_channel(store, ch, &config.server.base_url, f, ch.limit) {
-                    Ok(r) => fresh.push(((id.clone(), f), Arc::new(r))),
+                    Ok(r) => fresh.push((id.clone(), f, Arc::new(r))),
                     Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
                 }
             }
         }
         let _w = self.write.lock().expect("cache write lock");
-        let mut map: HashMap<Key, Arc<Rendered>> = (**self.main.load()).clone();
+        let mut map: HashMap<String, Renders> = (**self.main.load()).clone();
         // Channels removed from the config disappear from the cache too.
-        map.retain(|(c, _), _| config.channels.contains_key(c));
-        map.extend(fresh);
+        map.retain(|c, _| config.channels.contains_key(c));
+        for (id, f, r) in fresh {
+            map.entry(id).or_default()[format_index(f)] = Some(r);
+        }
         self.main.store(Arc::new(map));
         self.by_limit
             .lock()

@@ -48,8 +48,14 @@ pub enum Command {
     /// Run the daemon: poll every source on its schedule and serve the channels over HTTP (the
     /// default command). SIGINT/SIGTERM stop it cleanly (exit 0).
     Serve,
-    /// Validate the config and print every problem with its line:col. Exits 1 if there is any.
-    Check,
+    /// Validate the config and print every problem with its line:col, then warnings about likely
+    /// mistakes. Exits 1 if there is any problem (warnings alone exit 0).
+    Check {
+        /// Also fetch each HTML source's list page and first article and warn about selectors
+        /// that match nothing.
+        #[arg(long)]
+        fetch: bool,
+    },
     /// Refresh the given sources (or all) once, store the result and print a line per source.
     /// Exits 1 if any failed.
     Poll {
@@ -141,7 +147,7 @@ pub fn run(args: Args) -> ExitCode {
     let result = runtime.block_on(async {
         match args.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&args.config).await,
-            Command::Check => check(&args.config),
+            Command::Check { fetch } => check(&args.config, fetch).await,
             Command::Poll { sources } => poll(&args.config, &sources).await,
             Command::Extract { target, script } => {
                 extract(&args.config, &target, script.map(Script::from)).await
@@ -170,7 +176,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
     }
 }
 
-fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn check(path: &std::path::Path, fetch: bool) -> anyhow::Result<ExitCode> {
     match Config::load(path) {
         Ok(c) => {
             println!(
@@ -179,7 +185,11 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
                 c.sources.len(),
                 c.channels.len()
             );
-            for w in warnings(&c) {
+            let mut all = warnings(&c);
+            if fetch {
+                all.extend(selector_warnings(&c).await);
+            }
+            for w in all {
                 println!("warning: {w}");
             }
             Ok(ExitCode::SUCCESS)
@@ -212,6 +222,62 @@ pub fn warnings(c: &Config) -> Vec<String> {
                 "source {:?} polls a public host every {:?}: that is impolite (use at least 1m)",
                 s.id, s.interval
             ));
+        }
+    }
+    out
+}
+
+/// Fetch each HTML source's list page and first article; warn about selectors that match
+/// nothing there.
+async fn selector_warnings(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(fetcher) = crate::fetch::Fetcher::new(crate::app::fetch_config(c)) else {
+        return vec!["cannot build the HTTP client".into()];
+    };
+    for src in c.sources.values() {
+        let Some(html) = &src.html else { continue };
+        let page = match fetcher.get(src.url.as_str(), &Conditional::default()).await {
+            Ok(FetchOutcome::Fetched(d)) => d,
+            Ok(_) => continue,
+            Err(e) => {
+                out.push(format!("source {:?}: cannot fetch {}: {e}", src.id, src.url));
+                continue;
+            }
+        };
+        let text = crate::decode::decode(&page.body, page.content_type.as_deref()).text;
+        let links = crate::extract::extract_links(&text, &page.final_url, &html.items, 1)
+            .unwrap_or_default();
+        let Some(first) = links.first() else {
+            out.push(format!(
+                "source {:?}: items = {:?} finds no article links on {}",
+                src.id, html.items, page.final_url
+            ));
+            continue;
+        };
+        let article = match fetcher.get(first, &Conditional::default()).await {
+            Ok(FetchOutcome::Fetched(d)) => d,
+            _ => continue,
+        };
+        let text = crate::decode::decode(&article.body, article.content_type.as_deref()).text;
+        let doc = scraper::Html::parse_document(&text);
+        let r = &html.rules;
+        for (key, sel) in [
+            ("title", &r.title),
+            ("content", &r.content),
+            ("date", &r.date),
+            ("author", &r.author),
+            ("source", &r.source),
+        ] {
+            let Some(sel) = sel else { continue };
+            let Ok(parsed) = scraper::Selector::parse(sel) else {
+                continue;
+            };
+            if doc.select(&parsed).next().is_none() {
+                out.push(format!(
+                    "source {:?}: {key} = {sel:?} matches nothing on {first}",
+                    src.id
+                ));
+            }
         }
     }
     out

@@ -12,7 +12,7 @@ use crate::config::{PollConfig, SourceConfig, SourceKind};
 use crate::decode::decode;
 use crate::extract::{self, ExtractError};
 use crate::fetch::{CacheHints, Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
-use crate::model::{Article, RawEntry, SourceState, SourceStatus};
+use crate::model::{Article, SourceState, SourceStatus};
 use crate::normalize::{self, SourceContext};
 use crate::parse::{self, ParseError};
 use crate::store::{RefreshCounts, Retention, Store, StoreError};
@@ -376,17 +376,24 @@ pub struct Collected {
     pub article_failures: usize,
 }
 
-/// Turn a fetched document into normalized articles. For an HTML source this fetches the
-/// article pages that `known` does not recognise.
-pub async fn collect(
-    ctx: &RefreshCtx,
+/// What the first, CPU-bound read of a fetched document found.
+enum Document {
+    /// Items ready to store (a feed, or an HTML page that is itself the article).
+    Items(Collected),
+    /// An HTML list page: the article links on it.
+    Links(Vec<String>),
+}
+
+/// Decode and read a document: parse a feed, or find the links on a list page, or extract the
+/// page as one article. Pure CPU work; run it on the blocking pool.
+fn read_document(
     src: &SourceConfig,
-    doc: &Fetched,
-    known: impl Fn(&str) -> bool,
+    body: &[u8],
+    content_type: Option<&str>,
+    final_url: &str,
     now: DateTime<Utc>,
-) -> Result<Collected, RefreshError> {
-    let decoded = decode(&doc.body, doc.content_type.as_deref());
-    let text = decoded.text;
+) -> Result<Document, RefreshError> {
+    let text = decode(body, content_type).text;
     let kind = match src.kind {
         Some(k) => k,
         None if parse::looks_like_feed(&text) || src.html.is_none() => SourceKind::Feed,
@@ -395,16 +402,15 @@ pub async fn collect(
     let sctx = SourceContext {
         source_id: &src.id,
         timezone: src.timezone,
-        base_url: &doc.final_url,
+        base_url: final_url,
     };
-    match kind {
-        SourceKind::Feed => {
-            let parsed = parse::parse_feed(&text, Some(&doc.final_url)).map_err(|error| {
-                RefreshError::Parse {
+    match (kind, &src.html) {
+        (SourceKind::Feed, _) => {
+            let parsed =
+                parse::parse_feed(&text, Some(final_url)).map_err(|error| RefreshError::Parse {
                     error,
-                    content_type: doc.content_type.clone(),
-                }
-            })?;
+                    content_type: content_type.map(str::to_string),
+                })?;
             if !parsed.repairs.is_empty() {
                 tracing::info!(source = %src.id, repairs = ?parsed.repairs, "feed needed repair");
             }
@@ -413,76 +419,105 @@ pub async fn collect(
                 .into_iter()
                 .filter_map(|e| normalize::normalize(e, &sctx, now))
                 .collect();
-            Ok(Collected {
+            Ok(Document::Items(Collected {
                 articles,
                 ttl_minutes: parsed.ttl_minutes,
                 repairs: parsed.repairs,
                 article_failures: 0,
-            })
+            }))
         }
-        SourceKind::Html => {
-            let Some(html) = &src.html else {
-                // Without selectors the page itself is the article.
-                let entry = extract::extract_article(&text, &doc.final_url, &Default::default())?;
-                let articles = normalize::normalize(entry, &sctx, now)
+        (SourceKind::Html, None) => {
+            // Without an [html] table the page itself is the article.
+            let entry = extract::extract_article(&text, final_url, &Default::default())?;
+            Ok(Document::Items(Collected {
+                articles: normalize::normalize(entry, &sctx, now)
                     .into_iter()
-                    .collect();
-                return Ok(Collected {
-                    articles,
-                    ttl_minutes: None,
-                    repairs: vec![],
-                    article_failures: 0,
-                });
-            };
-            let links = extract::extract_links(&text, &doc.final_url, &html.items, html.max_items)?;
-            let todo: Vec<String> = links
-                .into_iter()
-                .filter(|l| !known(&normalize::canonical_url(l)))
-                .collect();
-            let fetcher = ctx.fetcher.clone();
-            let rules = html.rules.clone();
-            let results: Vec<(String, Result<RawEntry, String>)> = futures_util::stream::iter(todo)
-                .map(|link| {
-                    let fetcher = fetcher.clone();
-                    let rules = rules.clone();
-                    async move {
-                        let r = fetch_article(&fetcher, &link, &rules).await;
-                        (link, r)
-                    }
-                })
-                .buffered(4)
-                .collect()
-                .await;
-            let mut articles = Vec::new();
-            let mut failures = 0;
-            for (link, r) in results {
-                match r {
-                    Ok(entry) => {
-                        if let Some(a) = normalize::normalize(entry, &sctx, now) {
-                            articles.push(a);
-                        }
-                    }
-                    Err(e) => {
-                        failures += 1;
-                        tracing::warn!(source = %src.id, article = %link, error = %e, "article page failed; it is retried at the next poll");
-                    }
-                }
-            }
-            Ok(Collected {
-                articles,
+                    .collect(),
                 ttl_minutes: None,
                 repairs: vec![],
-                article_failures: failures,
-            })
+                article_failures: 0,
+            }))
         }
+        (SourceKind::Html, Some(html)) => Ok(Document::Links(extract::extract_links(
+            &text,
+            final_url,
+            &html.items,
+            html.max_items,
+        )?)),
     }
 }
 
+/// Turn a fetched document into normalized articles. For an HTML source this fetches the
+/// article pages that `known` does not recognise. Parsing, extraction and sanitizing run on the
+/// blocking pool so that polling never stalls the threads that serve feeds.
+pub async fn collect(
+    ctx: &RefreshCtx,
+    src: &SourceConfig,
+    doc: &Fetched,
+    known: impl Fn(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Result<Collected, RefreshError> {
+    let read = {
+        let src = src.clone();
+        let body = doc.body.clone();
+        let ct = doc.content_type.clone();
+        let url = doc.final_url.clone();
+        tokio::task::spawn_blocking(move || read_document(&src, &body, ct.as_deref(), &url, now))
+            .await
+            .map_err(|e| StoreError::Corrupt {
+                key: "task".into(),
+                reason: e.to_string(),
+            })??
+    };
+    let links = match read {
+        Document::Items(c) => return Ok(c),
+        Document::Links(links) => links,
+    };
+    let html = src.html.as_ref().expect("links come from an html source");
+    let todo: Vec<String> = links
+        .into_iter()
+        .filter(|l| !known(&normalize::canonical_url(l)))
+        .collect();
+    let results: Vec<(String, Result<Option<Article>, String>)> = futures_util::stream::iter(todo)
+        .map(|link| {
+            let fetcher = ctx.fetcher.clone();
+            let rules = html.rules.clone();
+            let src = src.clone();
+            async move {
+                let r = fetch_article(&fetcher, &src, &link, rules, now).await;
+                (link, r)
+            }
+        })
+        .buffered(4)
+        .collect()
+        .await;
+    let mut articles = Vec::new();
+    let mut failures = 0;
+    for (link, r) in results {
+        match r {
+            Ok(a) => articles.extend(a),
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(source = %src.id, article = %link, error = %e, "article page failed; it is retried at the next poll");
+            }
+        }
+    }
+    Ok(Collected {
+        articles,
+        ttl_minutes: None,
+        repairs: vec![],
+        article_failures: failures,
+    })
+}
+
+/// Fetch one article page, extract and normalize it (off the async workers).
 async fn fetch_article(
     fetcher: &Fetcher,
+    src: &SourceConfig,
     link: &str,
-    rules: &extract::ArticleRules,
-) -> Result<RawEntry, String> {
+    rules: extract::ArticleRules,
+    now: DateTime<Utc>,
+) -> Result<Option<Article>, String> {
     let doc = match fetcher
         .get(link, &Conditional::default())
         .await
@@ -491,17 +526,21 @@ async fn fetch_article(
         FetchOutcome::Fetched(d) => d,
         FetchOutcome::NotModified { .. } => return Err("unexpected 304".into()),
     };
-    let decoded = decode(&doc.body, doc.content_type.as_deref());
-    // Parsing a large page is CPU work: keep it off the async workers.
-    let final_url = doc.final_url.clone();
-    let rules = rules.clone();
-    let mut entry = tokio::task::spawn_blocking(move || {
-        extract::extract_article(&decoded.text, &final_url, &rules)
+    let src = src.clone();
+    let link = link.to_string();
+    tokio::task::spawn_blocking(move || {
+        let text = decode(&doc.body, doc.content_type.as_deref()).text;
+        let mut entry =
+            extract::extract_article(&text, &doc.final_url, &rules).map_err(|e| e.to_string())?;
+        // The link the list page gave is the article's identity, whatever redirects followed.
+        entry.link = Some(link);
+        let sctx = SourceContext {
+            source_id: &src.id,
+            timezone: src.timezone,
+            base_url: &doc.final_url,
+        };
+        Ok(normalize::normalize(entry, &sctx, now))
     })
     .await
     .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    // The link the list page gave is the article's identity, whatever redirects followed.
-    entry.link = Some(link.to_string());
-    Ok(entry)
 }

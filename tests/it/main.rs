@@ -1,9 +1,11 @@
 //! One integration-test binary (faster to link than one per file). Each module tests one stage or
 //! one scenario; `support` starts the real daemon and a local origin.
 
+mod cli;
 mod durability;
 mod extract_stage;
 mod foundation;
+mod html_sources;
 mod parse_stage;
 mod render_stage;
 mod support;

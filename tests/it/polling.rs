@@ -297,3 +297,97 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
     eprintln!("all bad sources reported within {elapsed:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn temporary_redirects_keep_the_url_and_ttl_and_retry_after_dates_are_honoured() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/real.rss", "scenario/blog.rss", "application/rss+xml");
+    origin.set(
+        "/temp",
+        Behavior::Redirect {
+            status: 302,
+            location: "/real.rss".into(),
+        },
+    );
+    let ttl = String::from_utf8(fixture("scenario/blog.rss"))
+        .unwrap()
+        .replace("<description>A blog</description>", "<description>A blog</description><ttl>90</ttl>");
+    origin.put("/ttl.rss", ttl, "application/rss+xml");
+    let when = (Utc::now() + chrono::Duration::hours(2)).to_rfc2822().replace("+0000", "GMT");
+    origin.set(
+        "/503",
+        Behavior::Status {
+            status: 503,
+            headers: vec![("Retry-After".into(), when)],
+            body: "maintenance".into(),
+        },
+    );
+    let cfg = format!(
+        r#"
+[sources.temp]
+url = "{temp}"
+interval = "1s"
+[sources.ttl]
+url = "{ttl}"
+interval = "1s"
+[sources.maint]
+url = "{maint}"
+interval = "1s"
+[channels.c]
+title = "c"
+sources = ["temp", "ttl", "maint"]
+"#,
+        temp = origin.url("/temp"),
+        ttl = origin.url("/ttl.rss"),
+        maint = origin.url("/503"),
+    );
+    let app = spawn_app(&cfg).await;
+    let s = app
+        .wait_sources(Duration::from_secs(10), "polled", |s| {
+            find(s, "temp")["status"] == "ok"
+                && find(s, "ttl")["status"] == "ok"
+                && find(s, "maint")["status"] == "error"
+        })
+        .await;
+    assert_eq!(find(&s, "temp")["url"], origin.url("/temp"), "302 keeps the URL");
+    let next = |id: &str| {
+        let t: DateTime<Utc> = find(&s, id)["next_poll"].as_str().unwrap().parse().unwrap();
+        (t - Utc::now()).num_seconds()
+    };
+    assert!((5300..=5400).contains(&next("ttl")), "ttl 90 min: {}", next("ttl"));
+    assert!((7000..=7300).contains(&next("maint")), "Retry-After date: {}", next("maint"));
+    // The 302 source keeps being polled at its interval.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(origin.hits("/temp") >= 2);
+    assert_eq!(origin.hits("/ttl.rss"), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn per_host_limit_holds_across_sources() {
+    let raw = RawOrigin::start().await;
+    let body = fixture("scenario/blog.rss");
+    let mut cfg = String::from("[poll]\nper_host = 2\nconcurrency = 16\n");
+    for i in 0..6 {
+        let mut a = RawAnswer::new(
+            &format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}",
+                body.len()
+            ),
+            body.clone(),
+        );
+        // Each answer takes about 300 ms.
+        a.chunk = body.len() / 3 + 1;
+        a.delay = Duration::from_millis(100);
+        raw.set(&format!("/f{i}.rss"), a);
+        cfg.push_str(&format!(
+            "[sources.f{i}]\nurl = \"{}\"\ninterval = \"1h\"\n",
+            raw.url(&format!("/f{i}.rss"))
+        ));
+    }
+    cfg.push_str("[channels.c]\ntitle = \"c\"\nsources = [\"f0\",\"f1\",\"f2\",\"f3\",\"f4\",\"f5\"]\n");
+    let app = spawn_app(&cfg).await;
+    app.wait_all_ok().await;
+    assert_eq!(raw.max_in_flight(), 2, "two requests at once to one host");
+    app.stop().await;
+}

@@ -367,6 +367,8 @@ pub struct RawOrigin {
     pub addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, RawAnswer>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    /// (requests being answered now, the most ever at once)
+    in_flight: Arc<Mutex<(usize, usize)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -377,13 +379,14 @@ impl RawOrigin {
         let addr = listener.local_addr().unwrap();
         let routes: Arc<Mutex<HashMap<String, RawAnswer>>> = Arc::default();
         let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let (r, h) = (routes.clone(), hits.clone());
+        let in_flight: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let (r, h, f) = (routes.clone(), hits.clone(), in_flight.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
-                let (routes, hits) = (r.clone(), h.clone());
+                let (routes, hits, flight) = (r.clone(), h.clone(), f.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut tmp = [0u8; 4096];
@@ -397,6 +400,12 @@ impl RawOrigin {
                     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                     *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
                     let answer = routes.lock().unwrap().get(&path).cloned();
+                    {
+                        let mut f = flight.lock().unwrap();
+                        f.0 += 1;
+                        f.1 = f.1.max(f.0);
+                    }
+                    let done = InFlight(flight.clone());
                     let Some(a) = answer else {
                         let _ = sock
                             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -407,14 +416,17 @@ impl RawOrigin {
                     if sock.write_all(head.as_bytes()).await.is_err() {
                         return;
                     }
-                    for c in a.body.chunks(a.chunk.max(1)) {
+                    for (i, c) in a.body.chunks(a.chunk.max(1)).enumerate() {
+                        // The delay comes before each chunk after the first, so an answer is
+                        // over as soon as its last byte is written.
+                        if i > 0 && !a.delay.is_zero() {
+                            tokio::time::sleep(a.delay).await;
+                        }
                         if sock.write_all(c).await.is_err() {
                             return;
                         }
-                        if !a.delay.is_zero() {
-                            tokio::time::sleep(a.delay).await;
-                        }
                     }
+                    drop(done);
                     let _ = sock.shutdown().await;
                 });
             }
@@ -423,6 +435,7 @@ impl RawOrigin {
             addr,
             routes,
             hits,
+            in_flight,
             task,
         }
     }
@@ -437,6 +450,20 @@ impl RawOrigin {
 
     pub fn hits(&self, path: &str) -> usize {
         *self.hits.lock().unwrap().get(path).unwrap_or(&0)
+    }
+
+    /// The most requests this origin was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().1
+    }
+}
+
+/// Decrements the in-flight count when an answer ends, however it ends.
+struct InFlight(Arc<Mutex<(usize, usize)>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().0 -= 1;
     }
 }
 

@@ -1,0 +1,149 @@
+//! The command line as a user runs it: exit codes and output of `check`, `poll`, `extract`,
+//! `render`.
+
+use std::process::{Command, Output};
+
+use crate::support::{fixtures, Origin};
+
+fn feedloom(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .expect("run feedloom")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn check_reports_every_problem_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[sources.a]\nurl = \"a.xml\"\ninterval = \"soon\"\n[channels.c]\nsources = [\"a\", \"zzz\"]\nexclude = \"(\"\n",
+    )
+    .unwrap();
+    let o = feedloom(&["--config", cfg.to_str().unwrap(), "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let path = cfg.display().to_string();
+    assert!(out.contains(&format!("{path}:3:12: interval")), "{out}");
+    assert!(out.contains(&format!("{path}:5:17: channel \"c\" names source \"zzz\"")), "{out}");
+    assert!(out.contains(&format!("{path}:6:11: exclude: invalid regex")), "{out}");
+    // `serve` refuses the same config.
+    let o = feedloom(&["--config", cfg.to_str().unwrap(), "serve"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3:12"));
+}
+
+#[test]
+fn the_shipped_config_is_valid() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+    let o = feedloom(&["--config", shipped.to_str().unwrap(), "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[tokio::test]
+async fn check_fetch_warns_about_selectors_that_match_nothing() {
+    let origin = Origin::start().await;
+    origin.put_fixture(
+        "/GB/226647/index.html",
+        "people-sn/GB/226647/index.html",
+        "text/html; charset=GB2312",
+    );
+    origin.put_fixture(
+        "/n2/2021/1229/c226647-35071234.html",
+        "people-sn/n2/2021/1229/c226647-35071234.html",
+        "text/html; charset=GB2312",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[sources.p]\nurl = \"{}\"\n[sources.p.html]\nitems = \"div.p2j_list li a\"\ntitle = \"h1\"\ncontent = \".no-such-class\"\n[channels.c]\nsources = [\"p\"]\n",
+            origin.url("/GB/226647/index.html")
+        ),
+    )
+    .unwrap();
+    let path = cfg.to_str().unwrap().to_string();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &path, "check", "--fetch"]))
+        .await
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("content = \".no-such-class\" matches nothing"), "{out}");
+    assert!(!out.contains("title = "), "h1 matches: {out}");
+}
+
+#[tokio::test]
+async fn poll_prints_a_line_per_source_and_fails_when_one_fails() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = \"{}\"\n[sources.good]\nurl = \"{}\"\n[sources.bad]\nurl = \"{}\"\n[channels.c]\nsources = [\"good\", \"bad\"]\n",
+            dir.path().join("s.sled").display(),
+            origin.url("/blog.rss"),
+            origin.url("/missing.rss")
+        ),
+    )
+    .unwrap();
+    let path = cfg.to_str().unwrap().to_string();
+    let p = path.clone();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "poll"]))
+        .await
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("good") && l.contains("new=2")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("bad") && l.contains("HTTP 404")), "{out}");
+    // Only the good one: exit 0, and now nothing is new (304 from the origin).
+    let p = path.clone();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "poll", "good"]))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("not_modified"), "{}", stdout(&o));
+    // render prints the stored channel.
+    let p = path.clone();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "render", "c", "--format", "rss"]))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("<rss"), "{}", stdout(&o));
+    let p = path.clone();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "render", "nope"]))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn extract_prints_the_article_as_json_from_a_file() {
+    let page = fixtures().join("people-sn/mirror/c226647-35071234.html");
+    let o = feedloom(&[
+        "--config",
+        "/nonexistent/config.toml",
+        "extract",
+        page.to_str().unwrap(),
+        "--script",
+        "simplified",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &v[0];
+    assert_eq!(a["title"], "咬紧牙关 持续从严 坚持就是胜利");
+    assert_eq!(a["published"], "2021-12-29T08:35:00+08:00");
+    assert_eq!(a["editors"], serde_json::json!(["李志强", "魏鑫"]));
+    for key in ["url", "authors", "source", "content_html", "content_text"] {
+        assert!(a.get(key).is_some(), "missing {key}");
+    }
+    assert!(!a["content_text"].as_str().unwrap().contains("(wǎng)"));
+}
