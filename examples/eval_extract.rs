@@ -1,6 +1,7 @@
 //! Evaluate the article extractor on labelled pages.
 //!
 //!     cargo run --release --example eval_extract -- DIR... [--per-page] [--dump FILE.jsonl]
+//!         [--export PAGES.jsonl]
 //!
 //! Each DIR is one dataset, recognised by its layout:
 //! - Chinese Web Content Extraction Dataset: `original/*.html`, `cleaned/*.txt`, `date/*.txt`
@@ -14,7 +15,9 @@
 //! normalization crate), title exact-match rate (pages with a labelled title), publish time
 //! exact at the label's precision up to the minute (pages with a labelled time), and pages per
 //! second (extraction only, one thread, decoding excluded). `--dump` writes each page's
-//! prediction as JSON lines so `bench/eval_extract_peers.py` can be checked against it.
+//! prediction as JSON lines; `--export` writes the decoded pages and their labels as JSON lines,
+//! which `bench/eval_extract_peers.py` reads so that trafilatura and GNE see exactly the same
+//! input text and labels.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -249,12 +252,16 @@ fn main() {
     let mut dirs = Vec::new();
     let mut per_page = false;
     let mut dump: Option<std::fs::File> = None;
+    let mut export: Option<std::fs::File> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--per-page" => per_page = true,
             "--dump" => {
                 dump = Some(std::fs::File::create(args.next().expect("--dump FILE")).unwrap())
+            }
+            "--export" => {
+                export = Some(std::fs::File::create(args.next().expect("--export FILE")).unwrap())
             }
             _ => dirs.push(PathBuf::from(a)),
         }
@@ -279,6 +286,15 @@ fn main() {
         } else {
             load_wcxb(&dir)
         };
+        if let Some(f) = export.as_mut() {
+            for p in &pages {
+                let line = serde_json::json!({
+                    "dataset": name, "id": p.id, "url": p.url, "html": p.html,
+                    "body": p.body, "title": p.title, "time": p.time,
+                });
+                writeln!(f, "{line}").unwrap();
+            }
+        }
         let rules = ArticleRules::default();
         let mut f1_sum = 0.0;
         let (mut titles, mut title_ok, mut times, mut time_ok) = (0, 0, 0, 0);

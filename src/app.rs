@@ -47,6 +47,16 @@ pub struct AppState {
     pub sources: Mutex<HashMap<String, SourceState>>,
     pub cache: FeedCache,
     pub started: Instant,
+    /// The address the server is bound to, once it is (a derived base URL uses it).
+    pub bound: Mutex<Option<SocketAddr>>,
+}
+
+/// Without a configured `base_url`, self links use the address actually bound (a `listen` with
+/// port 0 gets its real port).
+pub fn with_bound_base_url(config: &mut Config, addr: SocketAddr) {
+    if config.server.base_url_derived {
+        config.server.base_url = format!("http://{addr}");
+    }
 }
 
 /// The fetcher's limits and identity from the config.
@@ -84,6 +94,7 @@ impl AppState {
             sources: Mutex::new(sources),
             cache: FeedCache::default(),
             started: Instant::now(),
+            bound: Mutex::new(None),
         }))
     }
 
@@ -170,7 +181,10 @@ impl AppState {
     /// every channel is re-rendered. `[server]` and `[store]` changes need a restart.
     pub async fn reload(self: &Arc<Self>) -> Result<ReloadSummary, crate::config::ConfigError> {
         let old = self.config.load_full();
-        let new = Config::load(&old.path)?;
+        let mut new = Config::load(&old.path)?;
+        if let Some(addr) = *self.bound.lock().expect("bound lock") {
+            with_bound_base_url(&mut new, addr);
+        }
         if new.server.listen != old.server.listen || new.store.path != old.store.path {
             tracing::warn!("[server] listen and [store] path changes take effect after a restart");
         }
@@ -260,11 +274,14 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let listen = config.server.listen;
         let _ = metrics_handle();
-        let state = AppState::open(config)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        let mut config = config;
+        with_bound_base_url(&mut config, addr);
+        let state = AppState::open(config)?;
+        *state.bound.lock().expect("bound lock") = Some(addr);
         Ok(App {
             state,
             listener,

@@ -78,12 +78,26 @@ pub enum Command {
         /// The dump file (`-` for stdin).
         file: PathBuf,
     },
+    /// OPML: export the public channels, or turn a feed reader's export into config to append.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlAction,
+    },
     /// Print a channel's feed from the store.
     Render {
         channel: String,
         #[arg(long, value_enum, default_value_t = FormatArg::Atom)]
         format: FormatArg,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OpmlAction {
+    /// Print OPML 2.0 of the public channels (as `GET /opml` serves it).
+    Export,
+    /// Print `[sources.*]` and `[channels.*]` TOML for the feeds in FILE, with ids that do not
+    /// clash with the config's (append it: `feedloom opml import reader.opml >> config.toml`).
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -154,6 +168,7 @@ pub fn run(args: Args) -> ExitCode {
             }
             Command::Export => export(&args.config).await,
             Command::Import { file } => import(&args.config, &file).await,
+            Command::Opml { action } => opml(&args.config, action),
             Command::Render { channel, format } => {
                 render(&args.config, &channel, format.into()).await
             }
@@ -240,7 +255,10 @@ async fn selector_warnings(c: &Config) -> Vec<String> {
             Ok(FetchOutcome::Fetched(d)) => d,
             Ok(_) => continue,
             Err(e) => {
-                out.push(format!("source {:?}: cannot fetch {}: {e}", src.id, src.url));
+                out.push(format!(
+                    "source {:?}: cannot fetch {}: {e}",
+                    src.id, src.url
+                ));
                 continue;
             }
         };
@@ -615,4 +633,43 @@ async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Resul
         .await??;
     println!("imported {sources} source states and {articles} articles");
     Ok(ExitCode::SUCCESS)
+}
+
+fn opml(path: &std::path::Path, action: OpmlAction) -> anyhow::Result<ExitCode> {
+    match action {
+        OpmlAction::Export => {
+            let config = load(path)?;
+            print!(
+                "{}",
+                crate::opml::export(
+                    &crate::server::public_channels(&config),
+                    &config.server.base_url
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        OpmlAction::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            // Ids already taken in the config (when there is one) are avoided.
+            let toml = match Config::load(path) {
+                Ok(c) => {
+                    let sources = c.sources.keys().cloned().collect();
+                    let channels = c.channels.keys().cloned().collect();
+                    crate::opml::import_avoiding(&text, &sources, &channels)
+                }
+                Err(_) => crate::opml::import(&text),
+            };
+            match toml {
+                Ok(t) => {
+                    print!("{t}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("feedloom: {}: {e}", file.display());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
 }

@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Absolute base for self links; derived from `listen` when absent.
     pub base_url: String,
+    /// True when `base_url` was not configured (so the bound address can replace a port 0).
+    pub base_url_derived: bool,
     /// Enables `POST /admin/reload` when set.
     pub admin_token: Option<String>,
 }
@@ -450,6 +452,7 @@ fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
     }
     ServerConfig {
         listen,
+        base_url_derived: raw.base_url.is_none(),
         base_url,
         admin_token: raw.admin_token.clone().filter(|t| !t.is_empty()),
     }

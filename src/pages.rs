@@ -196,7 +196,8 @@ tr.gone td{color:var(--mute)}tr.gone td.st{color:var(--warn)}\
 border:1px solid currentColor}.badge.ok{color:var(--okc)}.badge.error{color:var(--bad)}\
 .badge.gone{color:var(--warn)}.badge.pending{color:var(--mute)}\
 footer{margin:2rem 0 1rem;color:var(--mute);font-size:.875rem}\
-@media(max-width:40rem){body{padding:.75rem}h1{font-size:1.35rem}table{font-size:.8rem}}";
+@media(max-width:40rem){body{padding:.75rem}h1{font-size:1.35rem}table{font-size:.8rem}\
+td.src{min-width:8rem}td.err{min-width:11rem}}";
 
 /// The index page.
 pub fn index_html(
@@ -312,8 +313,8 @@ pub fn index_html(
     } else {
         out.push_str(
             "<div class=\"scroll\">\n<table>\n<thead><tr><th>source</th><th>status</th>\
-             <th>items</th><th>last poll</th><th>next poll</th><th>failures</th>\
-             <th>last error</th></tr></thead>\n<tbody>\n",
+             <th>last error</th><th>failures</th><th>last poll</th><th>next poll</th>\
+             <th>items</th></tr></thead>\n<tbody>\n",
         );
         for s in sources {
             let label = status_label(s.status);
@@ -321,19 +322,19 @@ pub fn index_html(
                 "<tr class=\"{label}\" id=\"source-{}\">\
                  <td class=\"src\"><strong>{}</strong><small>{}</small></td>\
                  <td class=\"st\"><span class=\"badge {label}\">{label}</span></td>\
-                 <td class=\"n\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
-                 <td class=\"n f\">{}</td><td class=\"err\">{}</td></tr>\n",
+                 <td class=\"err\">{}</td><td class=\"n f\">{}</td>\
+                 <td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>\n",
                 esc(&path_segment(&s.id)),
                 esc(&s.id),
                 maybe_link(&s.url, &s.url),
-                s.items,
-                time(s.last_poll, now),
-                time(s.next_poll, now),
-                s.consecutive_failures,
                 s.last_error
                     .as_deref()
                     .map(esc)
                     .unwrap_or_else(|| "<span class=\"none\">—</span>".into()),
+                s.consecutive_failures,
+                time(s.last_poll, now),
+                time(s.next_poll, now),
+                s.items,
             ));
         }
         out.push_str("</tbody>\n</table>\n</div>\n");
@@ -504,6 +505,49 @@ mod tests {
         assert_eq!(relative(n - chrono::Duration::days(1), n), "24 h ago");
         assert_eq!(relative(n - chrono::Duration::days(3), n), "3 days ago");
         assert_eq!(relative(n + chrono::Duration::days(200), n), "in 7 months");
+    }
+
+    /// Writes a sample page to `$FEEDLOOM_PAGE_PREVIEW` so that a person can look at it in a
+    /// browser before the server serves it:
+    /// `FEEDLOOM_PAGE_PREVIEW=/tmp/page.html cargo test --lib pages::tests::preview -- --ignored`
+    #[test]
+    #[ignore]
+    fn preview() {
+        let path = std::env::var("FEEDLOOM_PAGE_PREVIEW").expect("set FEEDLOOM_PAGE_PREVIEW");
+        let mut zh = card("shaanxi", "陕西新闻");
+        zh.description = Some("Chinese news, cleaned and served in simplified script.".into());
+        zh.newest = Some(now() - chrono::Duration::days(3));
+        let mut mixed = card("mixed", "Mixed sources");
+        mixed.description = Some(
+            "An RSS, an Atom and a JSON Feed source merged; the story they share appears once."
+                .into(),
+        );
+        let mut bad = row("people-sn", SourceStatus::Error);
+        bad.url = "http://sn.people.com.cn/GB/226647/index.html".into();
+        bad.last_error = Some(
+            "HTTP 503 Service Unavailable from sn.people.com.cn; retrying with backoff (next in 40 min)"
+                .into(),
+        );
+        bad.next_poll = Some(now() + chrono::Duration::minutes(40));
+        let mut gone = row("old-blog", SourceStatus::Gone);
+        gone.last_error = Some("HTTP 410 Gone: polling stopped until the url changes".into());
+        let mut pending = row("new-source", SourceStatus::Pending);
+        pending.last_poll = None;
+        pending.items = 0;
+        let page = index_html(
+            "feedloom",
+            &[mixed, zh],
+            &[
+                row("blog", SourceStatus::Ok),
+                gone,
+                row("json", SourceStatus::Ok),
+                pending,
+                bad,
+                row("site", SourceStatus::Ok),
+            ],
+            now(),
+        );
+        std::fs::write(path, page).unwrap();
     }
 
     #[test]

@@ -15,7 +15,7 @@ use warp::Filter;
 use crate::app::AppState;
 use crate::cache::{render_channel, Rendered};
 use crate::config::ChannelConfig;
-use crate::model::SourceStatus;
+use crate::pages::{self, ChannelCard, SourceRow};
 use crate::render::Format;
 
 /// What can go wrong serving a request; mapped to a status in one place.
@@ -137,7 +137,8 @@ async fn handle(
             if !read {
                 return Err(ServeError::MethodNotAllowed);
             }
-            feed(state, &p["/feeds/".len()..], query, headers).await?
+            let name = percent_decode(&p["/feeds/".len()..]).ok_or(ServeError::NotFound)?;
+            feed(state, &name, query, headers).await?
         }
         "/" if read => index(state).await?,
         "/opml" if read => opml(state),
@@ -158,6 +159,27 @@ async fn handle(
     } else {
         resp
     })
+}
+
+/// Decode `%XX` escapes (channel ids may be non-ASCII, and links to them are percent-encoded).
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A HEAD answer: the GET headers (Content-Length included) without the body.
@@ -339,18 +361,6 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// One row of `/api/sources` (and of the index page's source table).
-struct SourceRow {
-    id: String,
-    url: String,
-    status: SourceStatus,
-    last_error: Option<String>,
-    last_poll: Option<DateTime<Utc>>,
-    next_poll: Option<DateTime<Utc>>,
-    items: usize,
-    consecutive_failures: u32,
-}
-
 async fn source_rows(state: &Arc<AppState>) -> Result<Vec<SourceRow>, ServeError> {
     let cfg = state.config.load_full();
     let st = state.clone();
@@ -398,108 +408,45 @@ async fn api_sources(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeErro
     Ok(text("application/json", body))
 }
 
-/// Escape text for HTML and XML attribute or element content.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 async fn index(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
     let cfg = state.config.load_full();
     let rows = source_rows(state).await?;
-    let public: Vec<&ChannelConfig> = cfg.channels.values().filter(|c| !c.is_private()).collect();
-    let mut head = String::new();
-    let mut body = String::new();
-    for ch in &public {
-        let base = &cfg.server.base_url;
-        let title = esc(&ch.title);
-        for (f, label) in [
-            (Format::Rss, "RSS"),
-            (Format::Atom, "Atom"),
-            (Format::Json, "JSON Feed"),
-        ] {
-            head.push_str(&format!(
-                "<link rel=\"alternate\" type=\"{}\" title=\"{title} ({label})\" href=\"{base}/feeds/{}.{}\">\n",
-                f.content_type().split(';').next().unwrap_or(""),
-                esc(&ch.id),
-                f.extension()
-            ));
-        }
-        let cached = state.cache.get(&ch.id, Format::Atom);
-        let items = cached.as_ref().map(|r| r.items).unwrap_or(0);
-        let newest = cached
-            .as_ref()
-            .and_then(|r| r.newest)
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_else(|| "—".into());
-        body.push_str(&format!(
-            "<section id=\"{id}\"><h2>{title}</h2>{desc}<p class=\"meta\">{items} items · newest {newest}</p>\
-             <p><a href=\"/feeds/{id}.rss\">RSS</a> · <a href=\"/feeds/{id}.atom\">Atom</a> · <a href=\"/feeds/{id}.json\">JSON Feed</a></p></section>\n",
-            id = esc(&ch.id),
-            desc = ch.description.as_deref().map(|d| format!("<p>{}</p>", esc(d))).unwrap_or_default(),
-        ));
-    }
-    let mut table = String::from(
-        "<table><thead><tr><th>source</th><th>status</th><th>items</th><th>last poll</th><th>next poll</th><th>last error</th></tr></thead><tbody>\n",
-    );
-    let fmt = |t: Option<DateTime<Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|| "—".into())
-    };
-    for r in &rows {
-        let status = serde_json::to_value(r.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        table.push_str(&format!(
-            "<tr class=\"{status}\"><td title=\"{url}\">{id}</td><td>{status}{fails}</td><td>{items}</td><td>{lp}</td><td>{np}</td><td>{err}</td></tr>\n",
-            url = esc(&r.url),
-            id = esc(&r.id),
-            fails = if r.consecutive_failures > 0 { format!(" ({}×)", r.consecutive_failures) } else { String::new() },
-            items = r.items,
-            lp = fmt(r.last_poll),
-            np = fmt(r.next_poll),
-            err = esc(r.last_error.as_deref().unwrap_or("")),
-        ));
-    }
-    table.push_str("</tbody></table>");
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>feedloom</title>\n{head}<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:60em;margin:0 auto;padding:1em}}\
-section{{border-bottom:1px solid #ddd}}.meta{{color:#666}}table{{border-collapse:collapse;width:100%;font-size:14px}}\
-td,th{{text-align:left;padding:.25em .5em;border-bottom:1px solid #eee;vertical-align:top}}tr.error td{{background:#fee}}tr.gone td{{color:#999}}\
-@media(max-width:40em){{table{{font-size:12px}}}}</style></head>\n<body><h1>feedloom</h1>\n{body}<h2>Sources</h2>\n{table}\n\
-<p class=\"meta\"><a href=\"/opml\">OPML</a> · <a href=\"/api/sources\">/api/sources</a> · <a href=\"/metrics\">/metrics</a></p></body></html>\n"
-    );
+    // Private channels are left out entirely (no card, no autodiscovery link).
+    let cards: Vec<ChannelCard> = cfg
+        .channels
+        .values()
+        .filter(|c| !c.is_private())
+        .map(|ch| {
+            let r = state.cache.get(&ch.id, Format::Atom);
+            ChannelCard {
+                id: ch.id.clone(),
+                title: ch.title.clone(),
+                description: ch.description.clone(),
+                items: r.as_ref().map(|r| r.items).unwrap_or(0),
+                newest: r.as_ref().and_then(|r| r.newest),
+                feeds: pages::feed_links(&cfg.server.base_url, &ch.id),
+            }
+        })
+        .collect();
+    let page = pages::index_html("feedloom", &cards, &rows, Utc::now());
     Ok(text("text/html; charset=utf-8", page))
 }
 
 fn opml(state: &Arc<AppState>) -> Response<Bytes> {
     let cfg = state.config.load_full();
-    let base = &cfg.server.base_url;
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head><title>feedloom channels</title></head>\n<body>\n",
-    );
-    for ch in cfg.channels.values().filter(|c| !c.is_private()) {
-        out.push_str(&format!(
-            "  <outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{base}/feeds/{id}.atom\" htmlUrl=\"{base}/#{id}\"/>\n",
-            t = esc(&ch.title),
-            id = esc(&ch.id),
-        ));
-    }
-    out.push_str("</body>\n</opml>\n");
-    text("text/x-opml; charset=utf-8", out)
+    text(
+        "text/x-opml; charset=utf-8",
+        crate::opml::export(&public_channels(&cfg), &cfg.server.base_url),
+    )
+}
+
+/// (id, title, description) of the channels that may be listed publicly.
+pub fn public_channels(cfg: &crate::config::Config) -> Vec<(String, String, Option<String>)> {
+    cfg.channels
+        .values()
+        .filter(|c| !c.is_private())
+        .map(|c| (c.id.clone(), c.title.clone(), c.description.clone()))
+        .collect()
 }
 
 /// `POST /admin/reload`: only when `[server] admin_token` is set, and only with it; otherwise

@@ -3,7 +3,6 @@
 
 use url::Url;
 
-use super::boilerplate::{class_id, class_weight, is_unlikely};
 use super::dom::{is_block, is_space, Dom, NONE};
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
@@ -16,22 +15,9 @@ struct Scorer<'d, 'a> {
     strict: bool,
 }
 
-/// Is node `i` furniture by name or role (only consulted in strict mode)?
+/// Is node `i` furniture by name, role or class (only consulted in strict mode)?
 pub fn unlikely(dom: &Dom, i: usize) -> bool {
-    let n = &dom.nodes[i];
-    let Some(el) = n.el else { return false };
-    if matches!(n.name, "nav" | "aside" | "footer") {
-        return true;
-    }
-    if let Some(role) = el.value().attr("role") {
-        if matches!(
-            role,
-            "navigation" | "complementary" | "banner" | "contentinfo" | "menu" | "menubar"
-        ) {
-            return true;
-        }
-    }
-    is_unlikely(&class_id(&el), n.name)
+    dom.nodes[i].unlikely
 }
 
 fn tag_base(name: &str) -> f32 {
@@ -51,8 +37,7 @@ impl Scorer<'_, '_> {
         }
         self.init[i] = true;
         let n = &self.dom.nodes[i];
-        let w = n.el.map(|e| class_weight(&class_id(&e))).unwrap_or(0);
-        self.score[i] = tag_base(n.name) + w as f32;
+        self.score[i] = tag_base(n.name) + n.weight as f32;
     }
 
     /// A paragraph's worth of text owned by element `owner` (the paragraph's parent).
@@ -81,10 +66,10 @@ impl Scorer<'_, '_> {
 
     fn walk(&mut self, e: usize) {
         let (mut rc, mut rp) = (0u32, 0u32);
-        let children: Vec<usize> = self.dom.children(e).collect();
-        for c in children {
-            let n = &self.dom.nodes[c];
-            if n.skip || (self.strict && unlikely(self.dom, c)) {
+        let dom = self.dom;
+        for c in dom.children(e) {
+            let n = &dom.nodes[c];
+            if n.skip || (self.strict && n.unlikely) {
                 continue;
             }
             if n.el.is_none() || (!n.block_desc && !is_block(n.name)) {
@@ -134,25 +119,6 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
     }
     if top == NONE {
         return vec![dom.body];
-    }
-    if std::env::var_os("FEEDLOOM_EXTRACT_DEBUG").is_some() {
-        let mut c: Vec<(usize, f32)> = (0..n)
-            .filter(|&i| s.init[i])
-            .map(|i| (i, s.final_score(i)))
-            .collect();
-        c.sort_by(|a, b| b.1.total_cmp(&a.1));
-        for (i, sc) in c.iter().take(40) {
-            let nd = &dom.nodes[*i];
-            let ci = nd.el.map(|e| class_id(&e)).unwrap_or_default();
-            eprintln!(
-                "cand {i} <{} {ci}> score={sc:.1} raw={:.1} chars={} ld={:.2} parent={}",
-                nd.name,
-                s.score[*i],
-                nd.chars,
-                dom.link_density(*i),
-                nd.parent
-            );
-        }
     }
     // Climb while the parent scores better (several good paragraphs containers under it).
     let mut last = best;
@@ -220,7 +186,7 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         if !class.is_empty() && class == top_class {
             bonus = top_score * 0.2;
         }
-        if s.init[c] && s.final_score(c) + bonus >= threshold {
+        if s.init[c] && s.final_score(c) + bonus >= threshold && dom.link_density(c) < 0.3 {
             out.push(c);
             continue;
         }
@@ -378,7 +344,7 @@ impl<'d, 'a> Renderer<'d, 'a> {
                 if n.links >= 2 && ld > 0.5 {
                     return true;
                 }
-                let w = n.el.map(|e| class_weight(&class_id(&e))).unwrap_or(0);
+                let w = n.weight;
                 if w < 0 && ld > 0.2 {
                     return true;
                 }
@@ -546,8 +512,8 @@ impl<'d, 'a> Renderer<'d, 'a> {
     }
 
     fn children(&mut self, i: usize) {
-        let kids: Vec<usize> = self.dom.children(i).collect();
-        for c in kids {
+        let dom = self.dom;
+        for c in dom.children(i) {
             self.walk(c);
         }
     }

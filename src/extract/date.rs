@@ -44,9 +44,71 @@ fn visible_re() -> &'static Regex {
     })
 }
 
+/// `9/17/2004 5:54:13 AM` (US order, only with a time of day: `3/4/2005` alone is ambiguous).
+fn us_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?:^|[^0-9/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// `1998年3月号`: a month without a day, the last resort for magazine-style pages.
+fn month_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?:[^0-9日]|$)").expect("valid regex")
+    })
+}
+
+/// A year and month (day 1, no time), for pages that print nothing more precise.
+pub fn find_month(text: &str) -> Option<FoundDate> {
+    let c = month_re().captures(text)?;
+    let y: i32 = c[1].parse().ok()?;
+    let m: u32 = c[2].parse().ok()?;
+    let day = NaiveDate::from_ymd_opt(y, m, 1)?;
+    Some(FoundDate {
+        date: RawDate::Local(day.and_time(NaiveTime::MIN)),
+        has_time: false,
+    })
+}
+
+fn find_us(text: &str) -> Option<(usize, FoundDate)> {
+    let c = us_re().captures(text)?;
+    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let (mo, d, y, mut h, mi) = (num(1)?, num(2)?, num(3)?, num(4)?, num(5)?);
+    match c.get(7).map(|m| m.as_str().to_ascii_lowercase()) {
+        Some(ref p) if p == "pm" && h < 12 => h += 12,
+        Some(ref p) if p == "am" && h == 12 => h = 0,
+        _ => {}
+    }
+    let day = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
+    let t = NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0))?;
+    Some((
+        c.get(0)?.start(),
+        FoundDate {
+            date: RawDate::Local(NaiveDateTime::new(day, t)),
+            has_time: true,
+        },
+    ))
+}
+
 /// Find the first date in `text` (visible text or a meta value). Dates without a year are
 /// ignored: they are mostly mentions inside the story, not the publish time.
 pub fn find_date(text: &str) -> Option<FoundDate> {
+    let iso = find_ymd(text);
+    if !text.contains('/') {
+        return iso.map(|(_, d)| d);
+    }
+    match (iso, find_us(text)) {
+        (Some((a, x)), Some((b, y))) => Some(if b < a { y } else { x }),
+        (a, b) => a.or(b).map(|(_, d)| d),
+    }
+}
+
+fn find_ymd(text: &str) -> Option<(usize, FoundDate)> {
     for c in visible_re().captures_iter(text) {
         let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
         let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) else {
@@ -71,7 +133,7 @@ pub fn find_date(text: &str) -> Option<FoundDate> {
             },
             _ => RawDate::Local(naive),
         };
-        return Some(FoundDate { date, has_time });
+        return Some((c.get(0)?.start(), FoundDate { date, has_time }));
     }
     None
 }
@@ -120,7 +182,15 @@ pub fn parse_machine_date(s: &str) -> Option<FoundDate> {
             }
         }
     }
-    find_date(s)
+    // A bare midnight without an offset is a day written in datetime form.
+    find_date(s).map(|mut f| {
+        if let RawDate::Local(n) = f.date {
+            if n.time() == NaiveTime::MIN {
+                f.has_time = false;
+            }
+        }
+        f
+    })
 }
 
 #[cfg(test)]
@@ -148,6 +218,15 @@ mod tests {
         assert!(!d.has_time);
         assert!(find_date("12月28日，省委书记").is_none());
         assert!(find_date("电话 020-12345678").is_none());
+        assert_eq!(
+            find_date("发布日期： 9/17/2004 5:54:13 PM").unwrap().date,
+            local("2004-09-17 17:54:13")
+        );
+        assert_eq!(
+            find_month("——《北京之春》1998年3月号").unwrap().date,
+            local("1998-03-01 00:00:00")
+        );
+        assert!(find_month("2005年5月7日").is_none());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! A flat, pre-order view of a parsed document with per-subtree text statistics, computed once
 //! so that scoring and cleaning never re-walk or re-parse the tree.
 
-use std::collections::HashMap;
-
 use scraper::{ElementRef, Html, Node, Selector};
+
+use super::boilerplate::{class_id, class_weight, is_unlikely};
 
 /// Marker for "no parent".
 pub const NONE: usize = usize::MAX;
@@ -37,13 +37,19 @@ pub struct FNode<'a> {
     pub paras: u32,
     /// Some descendant (not the node itself) is a block element.
     pub block_desc: bool,
+    /// readability's class weight of the element's class/id (+25 content-like, −25 furniture).
+    pub weight: i8,
+    /// Furniture by tag, role or class/id (navigation, comments, share bars, …).
+    pub unlikely: bool,
 }
 
 /// The flat document.
 pub struct Dom<'a> {
     pub nodes: Vec<FNode<'a>>,
-    /// Element address → index, to map selector matches into the flat view.
-    by_ptr: HashMap<usize, usize>,
+    /// (element address, index), sorted after building, to map selector matches into the view.
+    by_ptr: Vec<(usize, usize)>,
+    /// `<meta>`, `<title>`, `<time>`, `<base>`, `<style>` elements, wherever they are.
+    pub special: Vec<usize>,
     /// Index of `<body>` (or of the root when there is none).
     pub body: usize,
 }
@@ -183,16 +189,34 @@ fn hidden_by_attrs(el: &ElementRef) -> bool {
     false
 }
 
+/// Class weight and "unlikely" flag of an element, from its tag, role, class and id.
+fn furniture(el: &ElementRef, name: &str) -> (i8, bool) {
+    let v = el.value();
+    if v.attr("class").is_none() && v.attr("id").is_none() && v.attr("role").is_none() {
+        return (0, matches!(name, "nav" | "aside" | "footer"));
+    }
+    let ci = class_id(el);
+    let weight = class_weight(&ci) as i8;
+    let role = matches!(
+        v.attr("role"),
+        Some("navigation" | "complementary" | "banner" | "contentinfo" | "menu" | "menubar")
+    );
+    let unlikely = matches!(name, "nav" | "aside" | "footer") || role || is_unlikely(&ci, name);
+    (weight, unlikely)
+}
+
 impl<'a> Dom<'a> {
     pub fn build(doc: &'a Html) -> Dom<'a> {
         let mut dom = Dom {
             nodes: Vec::with_capacity(2048),
-            by_ptr: HashMap::with_capacity(1024),
+            by_ptr: Vec::with_capacity(1024),
+            special: Vec::new(),
             body: 0,
         };
         let root = doc.root_element();
         dom.push_element(root, NONE, false, 0);
         dom.body = dom.nodes.iter().position(|n| n.name == "body").unwrap_or(0);
+        dom.by_ptr.sort_unstable();
         dom.compute_stats();
         dom
     }
@@ -201,8 +225,15 @@ impl<'a> Dom<'a> {
         let name = el.value().name();
         let idx = self.nodes.len();
         let skip = skip_parent || never_visible(name) || hidden_by_attrs(&el);
-        self.by_ptr
-            .insert(el.value() as *const _ as usize, self.nodes.len());
+        self.by_ptr.push((el.value() as *const _ as usize, idx));
+        if matches!(name, "meta" | "title" | "time" | "base" | "style") {
+            self.special.push(idx);
+        }
+        let (weight, unlikely) = if skip {
+            (0, false)
+        } else {
+            furniture(&el, name)
+        };
         self.nodes.push(FNode {
             el: Some(el),
             text: "",
@@ -218,6 +249,8 @@ impl<'a> Dom<'a> {
             imgs: 0,
             paras: 0,
             block_desc: false,
+            weight,
+            unlikely,
         });
         if depth < 400 {
             for child in el.children() {
@@ -244,6 +277,8 @@ impl<'a> Dom<'a> {
                             imgs: 0,
                             paras: 0,
                             block_desc: false,
+                            weight: 0,
+                            unlikely: false,
                         });
                     }
                     _ => {}
@@ -253,9 +288,24 @@ impl<'a> Dom<'a> {
         self.nodes[idx].end = self.nodes.len();
     }
 
+    /// The `<meta>`/`<title>`/`<time>`/`<base>`/`<style>` elements named `name`, in order.
+    pub fn special_elements<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = ElementRef<'a>> + 's {
+        self.special
+            .iter()
+            .filter(move |&&i| self.nodes[i].name == name)
+            .filter_map(|&i| self.nodes[i].el)
+    }
+
     /// Index of an element matched by a selector.
     pub fn index_of(&self, el: &ElementRef) -> Option<usize> {
-        self.by_ptr.get(&(el.value() as *const _ as usize)).copied()
+        let key = el.value() as *const _ as usize;
+        self.by_ptr
+            .binary_search_by_key(&key, |(p, _)| *p)
+            .ok()
+            .map(|k| self.by_ptr[k].1)
     }
 
     /// Exclude a subtree from everything.

@@ -4,37 +4,17 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
-use scraper::{Html, Selector};
 
 use super::date::{find_date, parse_machine_date, FoundDate};
 use super::dom::{is_block, push_collapsed, Dom};
-
-fn sel(s: &'static str) -> Selector {
-    Selector::parse(s).expect("valid selector")
-}
-
-fn meta_sel() -> &'static Selector {
-    static S: OnceLock<Selector> = OnceLock::new();
-    S.get_or_init(|| sel("meta"))
-}
-
-fn title_sel() -> &'static Selector {
-    static S: OnceLock<Selector> = OnceLock::new();
-    S.get_or_init(|| sel("title"))
-}
-
-fn time_sel() -> &'static Selector {
-    static S: OnceLock<Selector> = OnceLock::new();
-    S.get_or_init(|| sel("time[datetime]"))
-}
 
 /// `<meta>` name/property/itemprop (lower-case) → content, in document order.
 pub struct Metas(pub Vec<(String, String)>);
 
 impl Metas {
-    pub fn collect(doc: &Html) -> Metas {
+    pub fn collect(dom: &Dom) -> Metas {
         let mut v = Vec::new();
-        for m in doc.select(meta_sel()) {
+        for m in dom.special_elements("meta") {
             let e = m.value();
             let Some(content) = e.attr("content") else {
                 continue;
@@ -132,9 +112,9 @@ pub struct TitleInfo {
     pub site: Option<String>,
 }
 
-pub fn find_title(doc: &Html, dom: &Dom, metas: &Metas) -> TitleInfo {
-    let raw = doc
-        .select(title_sel())
+pub fn find_title(dom: &Dom, metas: &Metas) -> TitleInfo {
+    let raw = dom
+        .special_elements("title")
         .next()
         .map(|t| collapse(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
@@ -298,7 +278,7 @@ fn jsonld_date_re() -> &'static Regex {
 
 /// Machine-readable publish and update dates: meta tags, `<time datetime>`, JSON-LD.
 pub fn machine_dates(
-    doc: &Html,
+    dom: &Dom,
     html: &str,
     metas: &Metas,
 ) -> (Option<FoundDate>, Option<FoundDate>) {
@@ -347,8 +327,8 @@ pub fn machine_dates(
             }
         }
     }
-    let time_el = doc
-        .select(time_sel())
+    let time_el = dom
+        .special_elements("time")
         .filter_map(|t| t.value().attr("datetime"))
         .find_map(parse_machine_date);
     let pick = |a: Option<FoundDate>, b: Option<FoundDate>| match (a, b) {

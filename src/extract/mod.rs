@@ -33,7 +33,7 @@ use crate::normalize::chinese::strip_pinyin_cow;
 
 use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
 use content::{blocks_to_html, find_content, render_blocks, resolve, Block};
-use date::{find_date, FoundDate};
+use date::{find_date, find_month, FoundDate};
 use dom::{Dom, NONE};
 use meta::{find_title, first_dated, lines, machine_dates, Line, Metas};
 
@@ -83,22 +83,13 @@ fn a_sel() -> &'static Selector {
     S.get_or_init(|| Selector::parse("a[href]").expect("valid selector"))
 }
 
-fn style_sel() -> &'static Selector {
-    static S: OnceLock<Selector> = OnceLock::new();
-    S.get_or_init(|| Selector::parse("style").expect("valid selector"))
-}
-
 /// The URL relative links resolve against: `<base href>` (itself resolved) or the page URL.
-fn base_url(doc: &Html, page_url: &str) -> Option<Url> {
+fn base_url(base_href: Option<&str>, page_url: &str) -> Option<Url> {
     let page = Url::parse(page_url).ok();
-    let declared = doc
-        .select(base_sel())
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|h| match &page {
-            Some(p) => p.join(h.trim()).ok(),
-            None => Url::parse(h.trim()).ok(),
-        });
+    let declared = base_href.and_then(|h| match &page {
+        Some(p) => p.join(h.trim()).ok(),
+        None => Url::parse(h.trim()).ok(),
+    });
     declared.or(page)
 }
 
@@ -115,7 +106,11 @@ pub fn extract_links(
 ) -> Result<Vec<String>, ExtractError> {
     let sel = compile(items_selector)?;
     let doc = Html::parse_document(html);
-    let base = base_url(&doc, page_url);
+    let base_href = doc
+        .select(base_sel())
+        .next()
+        .and_then(|b| b.value().attr("href"));
+    let base = base_url(base_href, page_url);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut push = |href: &str, out: &mut Vec<String>| {
@@ -172,9 +167,9 @@ fn css_hidden_re() -> &'static Regex {
 }
 
 /// Selectors that the page's own `<style>` blocks hide (`.rm_txt_con div.otitle {display:none}`).
-fn hidden_selectors(doc: &Html) -> Vec<Selector> {
+fn hidden_selectors(dom: &Dom) -> Vec<Selector> {
     let mut out = Vec::new();
-    for st in doc.select(style_sel()) {
+    for st in dom.special_elements("style") {
         let css: String = st.text().collect();
         if !css.contains("none") && !css.contains("hidden") {
             continue;
@@ -218,15 +213,23 @@ struct Cleaned {
     date: Option<FoundDate>,
 }
 
-/// A short line that is only a date (and perhaps its label, source or author).
+/// A short line that is only a date (and perhaps its label, source, author or hit counter).
 fn is_date_line(t: &str) -> Option<FoundDate> {
     if t.chars().count() > 60 || t.contains('。') {
         return None;
     }
     let d = find_date(t)?;
-    let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
-    let han = t.chars().filter(|c| *c as u32 >= 0x2E80).count();
-    (digits >= 8 && han <= 30).then_some(d)
+    let labelled = [
+        "来源", "來源", "发布", "發布", "时间", "時間", "日期", "作者", "编辑", "編輯", "点击",
+        "阅读", "浏览", "记者",
+    ]
+    .iter()
+    .any(|l| t.contains(l));
+    let han = t
+        .chars()
+        .filter(|c| *c as u32 >= 0x2E80 && !matches!(c, '年' | '月' | '日' | '时' | '分' | '秒'))
+        .count();
+    (labelled || han <= 6).then_some(d)
 }
 
 fn clean_blocks(blocks: Vec<Block>, title: Option<&str>) -> Cleaned {
@@ -324,9 +327,13 @@ pub fn extract_article(
 
     let text = strip_pinyin_cow(html);
     let doc = Html::parse_document(&text);
-    let base = base_url(&doc, page_url);
     let mut dom = Dom::build(&doc);
-    let hidden = hidden_selectors(&doc);
+    let base = base_url(
+        dom.special_elements("base")
+            .find_map(|b| b.value().attr("href")),
+        page_url,
+    );
+    let hidden = hidden_selectors(&dom);
     for s in &hidden {
         dom.skip_matching(&doc, s, true);
     }
@@ -336,8 +343,8 @@ pub fn extract_article(
     if !hidden.is_empty() || !remove.is_empty() {
         dom.compute_stats();
     }
-    let metas = Metas::collect(&doc);
-    let ti = find_title(&doc, &dom, &metas);
+    let metas = Metas::collect(&dom);
+    let ti = find_title(&dom, &metas);
     let title = title_sel
         .as_ref()
         .and_then(|s| text_of_sel(&doc, s))
@@ -389,16 +396,24 @@ pub fn extract_article(
         .map(|&r| dom.nodes[r].end)
         .unwrap_or(dom.nodes.len());
     let lines = lines(&dom);
+    // A title taken from <title> alone: find where the page prints it, for the date search.
+    let title_node = ti.node.or_else(|| {
+        let nt = norm(title.as_deref()?);
+        lines
+            .iter()
+            .find(|l| l.node < content_start && norm(&l.text) == nt)
+            .map(|l| l.node)
+    });
 
     // Publish time.
-    let (machine, updated) = machine_dates(&doc, &text, &metas);
+    let (machine, updated) = machine_dates(&dom, &text, &metas);
     let published = match date_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
         Some(t) => find_date(&t).or(machine),
         None => pick_date(
             machine,
             cleaned.date,
             &lines,
-            ti.node,
+            title_node,
             content_start,
             content_end,
         ),
@@ -443,7 +458,7 @@ pub fn extract_article(
         authors = cleaned.reporters.clone();
     }
     if authors.is_empty() {
-        let from = ti.node.unwrap_or(dom.body);
+        let from = title_node.unwrap_or(dom.body);
         authors = lines
             .iter()
             .filter(|l| l.node > from && l.node < content_start)
@@ -524,7 +539,7 @@ fn pick_date(
         }
         (Some(m), None) => Some(m),
         (None, Some(v)) => Some(v),
-        (None, None) => tier4(),
+        (None, None) => tier4().or_else(|| lines.iter().rev().find_map(|l| find_month(&l.text))),
     }
 }
 

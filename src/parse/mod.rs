@@ -67,9 +67,54 @@ pub fn parse_feed(text: &str, base_url: Option<&str>) -> Result<ParsedFeed, Pars
         ))),
         Sniff::Json => parse_json(text.trim_start_matches(is_skippable), doc_base.as_ref()),
         Sniff::Feed { body, root_base } => {
+            if let Some(why) = doctype_of(text).and_then(dangerous_entities) {
+                return Err(ParseError::Malformed(why));
+            }
             let root_base = join(doc_base.as_ref(), root_base);
             parse_xml(body, doc_base.as_ref(), root_base)
         }
+    }
+}
+
+/// The DOCTYPE declaration (with its internal subset), when the prolog has one.
+fn doctype_of(text: &str) -> Option<&str> {
+    let head = &text[..text.len().min(64 * 1024)];
+    let start = head.find("<!DOCTYPE").or_else(|| head.find("<!doctype"))?;
+    let end = doctype_end(&text[start..]).unwrap_or(text.len() - start);
+    Some(&text[start..start + end])
+}
+
+/// Entity declarations a feed never needs and an attacker does: entities defined through other
+/// entities (the "billion laughs" expansion), external entities (file or network reads), or
+/// many of them. feed-rs would not expand them, but a document that carries them is refused with
+/// a clear error rather than served with unexpanded references.
+fn dangerous_entities(prolog: &str) -> Option<String> {
+    if !prolog.contains("<!ENTITY") {
+        return None;
+    }
+    let decls: Vec<&str> = prolog.split("<!ENTITY").skip(1).collect();
+    let nested = decls.iter().any(|d| {
+        let d = d.split('>').next().unwrap_or("");
+        d.contains('&') || d.contains('%')
+    });
+    let external = decls.iter().any(|d| {
+        let d = d.split('>').next().unwrap_or("");
+        d.contains("SYSTEM") || d.contains("PUBLIC")
+    });
+    if nested {
+        Some(format!(
+            "refused: the DOCTYPE declares {} XML entities that expand into each other (an entity-expansion \"billion laughs\" attack)",
+            decls.len()
+        ))
+    } else if external {
+        Some("refused: the DOCTYPE declares external XML entities (SYSTEM/PUBLIC)".into())
+    } else if decls.len() > 64 {
+        Some(format!(
+            "refused: the DOCTYPE declares {} XML entities",
+            decls.len()
+        ))
+    } else {
+        None
     }
 }
 
@@ -358,6 +403,17 @@ fn atom03_to_atom10(body: &str) -> String {
             if s.contains(&from) {
                 s = s.replace(&from, &format!("{n}{new}"));
             }
+        }
+    }
+    // 0.3 text constructs carry MIME types.
+    for (old, new) in [
+        ("type=\"text/plain\"", "type=\"text\""),
+        ("type='text/plain'", "type='text'"),
+        ("type=\"application/xhtml+xml\"", "type=\"xhtml\""),
+        ("type='application/xhtml+xml'", "type='xhtml'"),
+    ] {
+        if s.contains(old) {
+            s = s.replace(old, new);
         }
     }
     // `created` has no Atom 1.0 counterpart; `published` covers it when `issued` is absent.

@@ -79,8 +79,8 @@ pub(crate) fn repair(input: &str) -> Repaired {
         }
         // b == b'<'
         let rest = &input[i..];
-        if rest.starts_with("<![CDATA[") {
-            match rest[9..].find("]]>") {
+        if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
+            match cdata.find("]]>") {
                 Some(e) => {
                     let end = i + 9 + e + 3;
                     push_verbatim(&mut out, &input[i..end], &mut log);
@@ -94,8 +94,8 @@ pub(crate) fn repair(input: &str) -> Repaired {
                     i = len;
                 }
             }
-        } else if rest.starts_with("<!--") {
-            match rest[4..].find("-->") {
+        } else if let Some(comment) = rest.strip_prefix("<!--") {
+            match comment.find("-->") {
                 Some(e) => {
                     let end = i + 4 + e + 3;
                     push_verbatim(&mut out, &input[i..end], &mut log);

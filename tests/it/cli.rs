@@ -31,8 +31,14 @@ fn check_reports_every_problem_with_line_and_column() {
     let out = stdout(&o);
     let path = cfg.display().to_string();
     assert!(out.contains(&format!("{path}:3:12: interval")), "{out}");
-    assert!(out.contains(&format!("{path}:5:17: channel \"c\" names source \"zzz\"")), "{out}");
-    assert!(out.contains(&format!("{path}:6:11: exclude: invalid regex")), "{out}");
+    assert!(
+        out.contains(&format!("{path}:5:17: channel \"c\" names source \"zzz\"")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{path}:6:11: exclude: invalid regex")),
+        "{out}"
+    );
     // `serve` refuses the same config.
     let o = feedloom(&["--config", cfg.to_str().unwrap(), "serve"]);
     assert_eq!(o.status.code(), Some(1));
@@ -75,7 +81,10 @@ async fn check_fetch_warns_about_selectors_that_match_nothing() {
         .unwrap();
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("content = \".no-such-class\" matches nothing"), "{out}");
+    assert!(
+        out.contains("content = \".no-such-class\" matches nothing"),
+        "{out}"
+    );
     assert!(!out.contains("title = "), "h1 matches: {out}");
 }
 
@@ -102,8 +111,16 @@ async fn poll_prints_a_line_per_source_and_fails_when_one_fails() {
         .unwrap();
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("good") && l.contains("new=2")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("bad") && l.contains("HTTP 404")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("good") && l.contains("new=2")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("bad") && l.contains("HTTP 404")),
+        "{out}"
+    );
     // Only the good one: exit 0, and now nothing is new (304 from the origin).
     let p = path.clone();
     let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "poll", "good"]))
@@ -113,9 +130,11 @@ async fn poll_prints_a_line_per_source_and_fails_when_one_fails() {
     assert!(stdout(&o).contains("not_modified"), "{}", stdout(&o));
     // render prints the stored channel.
     let p = path.clone();
-    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "render", "c", "--format", "rss"]))
-        .await
-        .unwrap();
+    let o = tokio::task::spawn_blocking(move || {
+        feedloom(&["--config", &p, "render", "c", "--format", "rss"])
+    })
+    .await
+    .unwrap();
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("<rss"), "{}", stdout(&o));
     let p = path.clone();
@@ -136,7 +155,12 @@ fn extract_prints_the_article_as_json_from_a_file() {
         "--script",
         "simplified",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let a = &v[0];
     assert_eq!(a["title"], "咬紧牙关 持续从严 坚持就是胜利");

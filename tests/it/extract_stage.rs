@@ -301,3 +301,57 @@ fn bad_selector_is_an_error() {
         Err(ExtractError::BadSelector { .. })
     ));
 }
+
+/// Character-bigram F1 after whitespace removal (what `examples/eval_extract.rs` measures).
+fn bigram_f1(pred: &str, gold: &str) -> f64 {
+    use std::collections::HashMap;
+    let grams = |s: &str| {
+        let cs: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut m: HashMap<(char, char), u32> = HashMap::new();
+        for w in cs.windows(2) {
+            *m.entry((w[0], w[1])).or_default() += 1;
+        }
+        m
+    };
+    let (p, g) = (grams(pred), grams(gold));
+    let (np, ng) = (p.values().sum::<u32>(), g.values().sum::<u32>());
+    let overlap: u32 = p
+        .iter()
+        .map(|(k, v)| (*v).min(g.get(k).copied().unwrap_or(0)))
+        .sum();
+    if overlap == 0 {
+        return 0.0;
+    }
+    let (pr, rc) = (overlap as f64 / np as f64, overlap as f64 / ng as f64);
+    2.0 * pr * rc / (pr + rc)
+}
+
+/// Corpus pages (tests/fixtures/pages, MIT, see NOTICE.md): body close to the hand label and
+/// the labelled publish time, extracted automatically.
+#[test]
+fn corpus_pages_match_their_labels() {
+    let dir = "pages/chinese-web-content-extraction-dataset";
+    for (id, want_time) in [
+        ("f51248cc-bb27-49ba-a159-975795c3ea11", "2022-02-13 23:37"),
+        ("6650f72a-89ca-403a-9384-204ea6c072e6", "2004-09-17 05:54"),
+        ("2168485b-0614-4e1e-b88e-289bde57e5f0", "2004-12-10 00:00"),
+    ] {
+        let e = extract_fixture(&format!("{dir}/original/{id}.html"));
+        let label =
+            std::fs::read_to_string(fixture_path(&format!("{dir}/cleaned/{id}.txt"))).unwrap();
+        let text = scraper::Html::parse_fragment(e.content_html.as_deref().unwrap())
+            .root_element()
+            .text()
+            .collect::<String>();
+        let f1 = bigram_f1(&text, &label);
+        assert!(f1 > 0.95, "{id}: body F1 {f1:.3}");
+        let got = match e
+            .published
+            .unwrap_or_else(|| panic!("{id}: no publish time"))
+        {
+            RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
+            RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+        };
+        assert_eq!(got, want_time, "{id}");
+    }
+}

@@ -6,6 +6,8 @@ mod durability;
 mod extract_stage;
 mod foundation;
 mod html_sources;
+mod ops;
 mod parse_stage;
+mod polling;
 mod render_stage;
 mod support;

@@ -4,7 +4,6 @@
 //! files; `hand/`: written for this project).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Timelike, Utc};
 use feedloom::decode::decode;
@@ -217,7 +216,6 @@ fn rss_20_keeps_date_offsets_and_ttl() {
 }
 
 #[test]
-#[ignore = "Atom 0.3 mapping in progress"]
 fn atom_03() {
     let f = parse_fixture("hand/atom03.xml");
     assert_eq!(f.title.as_deref(), Some("dive into mark"));
@@ -505,21 +503,22 @@ fn binary_empty_text_and_json_are_not_feeds() {
 }
 
 #[test]
-fn billion_laughs_is_not_expanded() {
-    let start = Instant::now();
+fn billion_laughs_is_refused_with_a_clear_error() {
     let bytes = std::fs::read(fixture("hand/billion_laughs.xml")).unwrap();
-    let result = parse_bytes(&bytes, None);
-    assert!(start.elapsed() < Duration::from_secs(2));
-    match result {
-        Ok(f) => {
-            let title = f.title.unwrap_or_default();
-            assert!(title.len() < 100, "expanded to {} bytes", title.len());
-            for e in &f.entries {
-                assert!(e.title.as_deref().unwrap_or("").len() < 100);
-            }
+    match parse_bytes(&bytes, None) {
+        Err(ParseError::Malformed(why)) => {
+            assert!(why.contains("billion laughs"), "{why}");
         }
-        Err(e) => assert!(e.to_string().len() < 1000),
+        other => panic!("expected a refusal, got {other:?}"),
     }
+    // External entities are refused too; plain DOCTYPEs without entities still parse.
+    let xxe = r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><title>&x;</title></channel></rss>"#;
+    assert!(matches!(
+        parse_feed(xxe, None),
+        Err(ParseError::Malformed(_))
+    ));
+    let plain = r#"<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>t</title><link>http://x/</link><description>d</description><item><title>i</title><link>http://x/1</link></item></channel></rss>"#;
+    assert_eq!(parse_feed(plain, None).unwrap().entries.len(), 1);
 }
 
 #[test]
@@ -561,9 +560,9 @@ mod conformance {
         let mut out = Vec::new();
         while i < c.len() {
             let ch = c[i];
-            if ch.is_whitespace() {
-                i += 1;
-            } else if (ch == 'u' || ch == 'U') && matches!(c.get(i + 1), Some('\'' | '"')) {
+            let string_prefix =
+                (ch == 'u' || ch == 'U') && matches!(c.get(i + 1), Some('\'' | '"'));
+            if ch.is_whitespace() || string_prefix {
                 i += 1;
             } else if ch == '\'' || ch == '"' {
                 let q = ch;
@@ -923,6 +922,6 @@ mod conformance {
         );
     }
 
-    /// The pass rate reached when the subset was set up; raise it when the parser improves.
-    const MIN_PASS_RATE: f64 = 0.0;
+    /// The pass rate reached when the subset was set up (190/296); raise it when the parser improves.
+    const MIN_PASS_RATE: f64 = 0.64;
 }

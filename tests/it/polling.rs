@@ -311,9 +311,14 @@ async fn temporary_redirects_keep_the_url_and_ttl_and_retry_after_dates_are_hono
     );
     let ttl = String::from_utf8(fixture("scenario/blog.rss"))
         .unwrap()
-        .replace("<description>A blog</description>", "<description>A blog</description><ttl>90</ttl>");
+        .replace(
+            "<description>A blog</description>",
+            "<description>A blog</description><ttl>90</ttl>",
+        );
     origin.put("/ttl.rss", ttl, "application/rss+xml");
-    let when = (Utc::now() + chrono::Duration::hours(2)).to_rfc2822().replace("+0000", "GMT");
+    let when = (Utc::now() + chrono::Duration::hours(2))
+        .to_rfc2822()
+        .replace("+0000", "GMT");
     origin.set(
         "/503",
         Behavior::Status {
@@ -349,13 +354,25 @@ sources = ["temp", "ttl", "maint"]
                 && find(s, "maint")["status"] == "error"
         })
         .await;
-    assert_eq!(find(&s, "temp")["url"], origin.url("/temp"), "302 keeps the URL");
+    assert_eq!(
+        find(&s, "temp")["url"],
+        origin.url("/temp"),
+        "302 keeps the URL"
+    );
     let next = |id: &str| {
         let t: DateTime<Utc> = find(&s, id)["next_poll"].as_str().unwrap().parse().unwrap();
         (t - Utc::now()).num_seconds()
     };
-    assert!((5300..=5400).contains(&next("ttl")), "ttl 90 min: {}", next("ttl"));
-    assert!((7000..=7300).contains(&next("maint")), "Retry-After date: {}", next("maint"));
+    assert!(
+        (5300..=5400).contains(&next("ttl")),
+        "ttl 90 min: {}",
+        next("ttl")
+    );
+    assert!(
+        (7000..=7300).contains(&next("maint")),
+        "Retry-After date: {}",
+        next("maint")
+    );
     // The 302 source keeps being polled at its interval.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(origin.hits("/temp") >= 2);
@@ -385,7 +402,9 @@ async fn per_host_limit_holds_across_sources() {
             raw.url(&format!("/f{i}.rss"))
         ));
     }
-    cfg.push_str("[channels.c]\ntitle = \"c\"\nsources = [\"f0\",\"f1\",\"f2\",\"f3\",\"f4\",\"f5\"]\n");
+    cfg.push_str(
+        "[channels.c]\ntitle = \"c\"\nsources = [\"f0\",\"f1\",\"f2\",\"f3\",\"f4\",\"f5\"]\n",
+    );
     let app = spawn_app(&cfg).await;
     app.wait_all_ok().await;
     assert_eq!(raw.max_in_flight(), 2, "two requests at once to one host");
