@@ -70,6 +70,17 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
                     declaration_overridden: false,
                 };
             }
+            // A few bad bytes in a long page (a truncated character, a stray byte pasted in)
+            // are not a lie: keep the declared charset when at most 0.1% of the text is lost,
+            // since detection on such pages tends to pick a single-byte Western encoding.
+            let lost = text.matches('\u{FFFD}').count();
+            if lost * 1000 <= text.chars().count() {
+                return Decoded {
+                    text: text.into_owned(),
+                    encoding: enc.name(),
+                    declaration_overridden: false,
+                };
+            }
             // The declared charset cannot decode these bytes; prefer a detected one that can.
             let guessed = guess(bytes);
             if guessed != enc {
@@ -230,6 +241,19 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_few_bad_bytes_do_not_overturn_the_declared_charset() {
+        let mut page = b"<html><head><meta charset=\"gb2312\"></head><body>".to_vec();
+        let text = "陕西日报讯，省委书记在西安调度工作。".repeat(200);
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        page.extend_from_slice(&gbk);
+        page.extend_from_slice(&[0x81, 0x20]); // one invalid sequence
+        page.extend_from_slice(b"</body></html>");
+        let d = decode(&page, None);
+        assert_eq!(d.encoding, "GBK");
+        assert!(d.text.contains("陕西日报讯"));
+    }
 
     #[test]
     fn content_type_charset() {

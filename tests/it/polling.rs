@@ -102,8 +102,8 @@ async fn one_good_feed_one_moved_and_ten_bad_sources() {
     origin.put("/binary", binary, "application/octet-stream");
 
     let raw = RawOrigin::start().await;
-    // 64 MiB of zeros, a few tens of KiB on the wire; the cap is 1 MiB of decompressed bytes.
-    let bomb = gzip_of_zeros(64 << 20);
+    // 1 GiB of zeros, about 1 MB on the wire; the cap (10 MiB) counts decompressed bytes.
+    let bomb = fixture("hostile/bomb-1gib.gz");
     raw.set(
         "/gzip-bomb",
         RawAnswer::new(
@@ -114,14 +114,15 @@ async fn one_good_feed_one_moved_and_ten_bad_sources() {
             bomb,
         ),
     );
-    // 3 MiB with no Content-Length (read until close).
+    // 30 MB with no Content-Length (read until close).
     raw.set(
         "/huge",
         RawAnswer::new(
             "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml",
-            vec![b'x'; 3 << 20],
+            vec![b'x'; 30_000_000],
         ),
     );
+    // One byte a second.
     let mut slow = RawAnswer::new(
         "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 4000",
         fixture("scenario/blog.rss"),
@@ -139,7 +140,6 @@ async fn one_good_feed_one_moved_and_ten_bad_sources() {
     let config = format!(
         r#"
 [poll]
-max_body = "1MiB"
 timeout = "20s"
 
 [sources.good]
@@ -200,12 +200,28 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
     );
     let started = tokio::time::Instant::now();
     let app = spawn_app(&config).await;
+    // /healthz must answer throughout.
+    let health_url = app.url("/healthz");
+    let health = tokio::spawn(async move {
+        let (mut ok, mut bad) = (0u32, 0u32);
+        let c = client();
+        let end = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::time::Instant::now() < end {
+            match tokio::time::timeout(Duration::from_secs(1), c.get(&health_url).send()).await {
+                Ok(Ok(r)) if r.status() == 200 => ok += 1,
+                _ => bad += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        (ok, bad)
+    });
 
     // The good channel is complete quickly, whatever the bad sources do.
     app.wait_sources(Duration::from_secs(10), "good sources ok", |s| {
         find(s, "good")["status"] == "ok" && find(s, "moved")["status"] == "ok"
     })
     .await;
+    let good_complete = started.elapsed();
     let good = app.feed("/feeds/good.atom").await;
     assert_eq!(good.entries.len(), 3, "2 + 2 minus the story both carry");
     assert!(app.get("/healthz").await.status() == 200);
@@ -294,7 +310,30 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
         metrics.contains("feedloom_polls_total{outcome=\"error\"}"),
         "{metrics}"
     );
-    eprintln!("all bad sources reported within {elapsed:?}");
+    let (health_ok, health_bad) = health.await.unwrap();
+    assert_eq!(
+        health_bad, 0,
+        "/healthz failed {health_bad} times ({health_ok} ok)"
+    );
+    // Peak memory of this whole test process (daemon, origins and test together): an upper
+    // bound for the daemon's.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    eprintln!(
+        "hostile: good channel complete after {good_complete:?}; every bad source reported after {elapsed:?}; \
+         hits: 500={} 410={} 429={} loop={}; healthz {health_ok} ok / {health_bad} failed; peak RSS {} MB",
+        origin.hits("/500"),
+        origin.hits("/410"),
+        origin.hits("/429"),
+        origin.hits("/loop-a") + origin.hits("/loop-b"),
+        hwm_kb / 1024
+    );
+    assert!(hwm_kb < 300 * 1024, "peak RSS {hwm_kb} kB");
     app.stop().await;
 }
 
