@@ -66,6 +66,8 @@ pub struct SourceRow {
     pub next_poll: Option<DateTime<Utc>>,
     pub items: usize,
     pub consecutive_failures: u32,
+    /// Repairs the last document needed (an ill-formed feed), shown so ops can tell its owner.
+    pub repairs: Vec<String>,
 }
 
 /// The word `/api/sources` uses for a status.
@@ -327,10 +329,14 @@ pub fn index_html(
                 esc(&path_segment(&s.id)),
                 esc(&s.id),
                 maybe_link(&s.url, &s.url),
-                s.last_error
-                    .as_deref()
-                    .map(esc)
-                    .unwrap_or_else(|| "<span class=\"none\">—</span>".into()),
+                match (&s.last_error, s.repairs.is_empty()) {
+                    (Some(e), _) => esc(e),
+                    (None, false) => format!(
+                        "<span class=\"none\">repaired: {}</span>",
+                        esc(&s.repairs.join(", "))
+                    ),
+                    (None, true) => "<span class=\"none\">—</span>".into(),
+                },
                 s.consecutive_failures,
                 time(s.last_poll, now),
                 time(s.next_poll, now),
@@ -389,6 +395,7 @@ mod tests {
             next_poll: Some(now() + chrono::Duration::minutes(5)),
             items: 7,
             consecutive_failures: if status == SourceStatus::Error { 3 } else { 0 },
+            repairs: vec![],
         }
     }
 

@@ -378,6 +378,7 @@ async fn source_rows(state: &Arc<AppState>) -> Result<Vec<SourceRow>, ServeError
                     next_poll: s.next_poll,
                     items: s.items,
                     consecutive_failures: s.consecutive_failures,
+                    repairs: s.repairs.clone(),
                 }
             })
             .collect::<Vec<_>>()
@@ -401,6 +402,7 @@ async fn api_sources(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeErro
                 "next_poll": rfc3339(r.next_poll),
                 "items": r.items,
                 "consecutive_failures": r.consecutive_failures,
+                "repairs": r.repairs,
             })
         })
         .collect();

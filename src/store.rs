@@ -296,7 +296,7 @@ impl Store {
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
         // Index entries this batch adds or removes, so pruning sees the post-batch picture.
-        let mut added: Vec<(Vec<u8>, String)> = Vec::new();
+        let mut added: Vec<(Vec<u8>, Option<String>)> = Vec::new();
         let mut removed: std::collections::HashSet<Vec<u8>> = Default::default();
         let mut seen_ids = std::collections::HashSet::new();
 
@@ -355,7 +355,7 @@ impl Store {
                         batch.remove(old_ik.clone());
                         removed.insert(old_ik);
                         batch.insert(new_ik.clone(), &[] as &[u8]);
-                        added.push((new_ik, art.id.clone()));
+                        added.push((new_ik, art.url.clone()));
                     }
                     if old.url != art.url {
                         if let Some(u) = &old.url {
@@ -367,7 +367,7 @@ impl Store {
                 None => {
                     let ik = index_key(source, art.sort_time(), &art.id);
                     batch.insert(ik.clone(), &[] as &[u8]);
-                    added.push((ik, art.id.clone()));
+                    added.push((ik, art.url.clone()));
                     counts.new += 1;
                 }
             }
@@ -395,7 +395,7 @@ impl Store {
         &self,
         batch: &mut sled::Batch,
         source: &str,
-        added: &[(Vec<u8>, String)],
+        added: &[(Vec<u8>, Option<String>)],
         removed: &std::collections::HashSet<Vec<u8>>,
         retention: Retention,
         now: DateTime<Utc>,
@@ -410,6 +410,8 @@ impl Store {
         keys.extend(added.iter().map(|(k, _)| k.clone()));
         keys.sort();
         keys.dedup();
+        let added_urls: std::collections::HashMap<&[u8], &Option<String>> =
+            added.iter().map(|(k, u)| (k.as_slice(), u)).collect();
         let prefix_len = index_prefix(source).len();
         let cutoff = retention.max_age.map(|age| {
             let t = now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
@@ -434,11 +436,14 @@ impl Store {
             let id = hex(id_raw);
             let mut ak = vec![P_ARTICLE];
             ak.extend_from_slice(id_raw);
-            // The article may exist only in this batch (added now); look it up either way to
-            // find its URL key.
-            let url = match self.tree.get(&ak)? {
-                Some(v) => decode::<Article>(&ak, &v)?.url,
-                None => None,
+            // An article added by this very batch is not in the tree yet: its URL comes from
+            // `added`.
+            let url = match added_urls.get(k.as_slice()) {
+                Some(url) => (*url).clone(),
+                None => match self.tree.get(&ak)? {
+                    Some(v) => decode::<Article>(&ak, &v)?.url,
+                    None => None,
+                },
             };
             batch.remove(k.clone());
             batch.remove(ak);
@@ -617,6 +622,40 @@ mod tests {
             .collect();
         assert_eq!(titles, vec!["item 4", "item 3", "item 2"]);
         assert!(s.knows_url("a", "http://x/0").unwrap());
+    }
+
+    #[test]
+    fn max_age_prunes_and_tombstones_expire() {
+        let (_d, s) = open();
+        let st = SourceState::default();
+        // Items dated 2024-01-01; "now" a year later; max_age 30 days.
+        let now = DateTime::parse_from_rfc3339("2025-01-01T00:00:00+00:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let r = Retention {
+            max_age: Some(std::time::Duration::from_secs(30 * 86400)),
+            tombstone_ttl: std::time::Duration::from_secs(86400),
+            ..Retention::default()
+        };
+        let c = s
+            .apply_refresh("a", vec![art("a", 1, 1), art("a", 2, 2)], &st, r, now)
+            .unwrap();
+        assert_eq!((c.new, c.pruned, c.total), (2, 2, 0));
+        assert_eq!(s.count("a"), 0);
+        // Still tombstoned a moment later...
+        let c = s
+            .apply_refresh("a", vec![art("a", 1, 1)], &st, r, now)
+            .unwrap();
+        assert_eq!(c.tombstoned, 1);
+        // ...and no longer after the tombstones expired and were swept.
+        let later = now + chrono::Duration::days(2);
+        assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 2);
+        assert!(!s.knows_url("a", "http://x/1").unwrap());
+        let keep = Retention::default();
+        let c = s
+            .apply_refresh("a", vec![art("a", 1, 1)], &st, keep, later)
+            .unwrap();
+        assert_eq!(c.new, 1);
     }
 
     #[test]

@@ -406,3 +406,117 @@ async fn orderly_shutdown_flushes_and_export_import_round_trips() {
     let feed: serde_json::Value = serde_json::from_slice(&rendered.stdout).unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 5);
 }
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[tokio::test]
+async fn sighup_reloads_and_an_invalid_config_keeps_the_running_one() {
+    let origin = Origin::start().await;
+    origin.put("/f0.xml", feed_of(0, 3), "application/rss+xml");
+    origin.put("/f1.xml", feed_of(1, 3), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let head = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n",
+        dir.path().join("store.sled").display()
+    );
+    let one = format!(
+        "{head}[sources.a]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"a\"]\n",
+        origin.url("/f0.xml")
+    );
+    std::fs::write(dir.path().join("config.toml"), &one).unwrap();
+    let mut child = start_daemon(dir.path());
+    wait_healthy(port, Duration::from_secs(10)).await;
+    let two = format!(
+        "{head}[sources.a]\nurl = \"{}\"\ninterval = \"1h\"\n[sources.b]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"a\", \"b\"]\n",
+        origin.url("/f0.xml"),
+        origin.url("/f1.xml")
+    );
+    std::fs::write(dir.path().join("config.toml"), &two).unwrap();
+    signal(&child, "HUP");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = sources(port).await;
+        if s.len() == 2 && s.iter().all(|x| x["items"] == 3) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::write(dir.path().join("config.toml"), "[sources.broken\n").unwrap();
+    signal(&child, "HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sources(port).await.len(), 2, "the running config stays");
+    let feed: serde_json::Value = client()
+        .get(format!("http://127.0.0.1:{port}/feeds/c.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 6);
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    use crate::support::{RawAnswer, RawOrigin};
+    // A source whose answer takes ~40 s (2 KiB/s, above the minimum rate): shutdown would wait
+    // for it (up to the drain timeout).
+    let raw = RawOrigin::start().await;
+    let body = feed_of(0, 60).into_bytes();
+    let mut a = RawAnswer::new(
+        &format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}",
+            body.len()
+        ),
+        body,
+    );
+    a.chunk = 2048;
+    a.delay = Duration::from_secs(1);
+    raw.set("/slow.xml", a);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
+            dir.path().join("store.sled").display(),
+            raw.url("/slow.xml")
+        ),
+    )
+    .unwrap();
+    let mut child = start_daemon(dir.path());
+    wait_healthy(port, Duration::from_secs(10)).await;
+    // Wait until the slow fetch is under way.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while raw.hits("/slow.xml") == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    signal(&child, "TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still draining after one signal"
+    );
+    let t = std::time::Instant::now();
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+}

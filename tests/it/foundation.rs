@@ -189,6 +189,14 @@ async fn gbk_declared_in_prolog_and_ill_formed_feeds_are_read() {
         titles.iter().any(|t| t.starts_with("Fish & Chips")),
         "{titles:?}"
     );
+    // The repair is recorded for ops to see.
+    let s = app.sources().await;
+    let broken = s.iter().find(|x| x["id"] == "broken").unwrap();
+    let repairs = broken["repairs"].as_array().unwrap();
+    assert!(
+        repairs.iter().any(|r| r.as_str().unwrap().contains('&')),
+        "{broken}"
+    );
     assert_eq!(titles.len(), 2);
     app.stop().await;
 }

@@ -1,21 +1,11 @@
 //! Sources that fight back: one daemon, a good feed, a moved feed and ten bad sources. Every bad
 //! source ends with a clear error, the good ones are unaffected, and the daemon stays polite.
 
-use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::support::{client, fixture, spawn_app, Behavior, Origin, RawAnswer, RawOrigin};
-
-fn gzip_of_zeros(n: usize) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let block = vec![0u8; 1 << 20];
-    for _ in 0..n / block.len() {
-        enc.write_all(&block).unwrap();
-    }
-    enc.finish().unwrap()
-}
 
 const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -447,5 +437,50 @@ async fn per_host_limit_holds_across_sources() {
     let app = spawn_app(&cfg).await;
     app.wait_all_ok().await;
     assert_eq!(raw.max_in_flight(), 2, "two requests at once to one host");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_gone_source_stays_quiet_until_its_url_changes() {
+    let origin = Origin::start().await;
+    origin.set(
+        "/old.rss",
+        Behavior::Status {
+            status: 410,
+            headers: vec![],
+            body: "gone".into(),
+        },
+    );
+    origin.put_fixture("/new.rss", "scenario/blog.rss", "application/rss+xml");
+    let cfg = |path: &str| {
+        format!(
+            "[sources.s]\nurl = \"{}\"\ninterval = \"1s\"\n[channels.c]\ntitle = \"c\"\nsources = [\"s\"]\n",
+            origin.url(path)
+        )
+    };
+    let app = crate::support::spawn_app_admin(&cfg("/old.rss")).await;
+    app.wait_sources(Duration::from_secs(10), "gone", |s| {
+        s[0]["status"] == "gone"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(origin.hits("/old.rss"), 1, "not polled again");
+    // The same source pointed elsewhere by ops: polled again.
+    let path = app.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("/old.rss", "/new.rss");
+    std::fs::write(&path, text).unwrap();
+    let r = client()
+        .post(app.url("/admin/reload"))
+        .bearer_auth("adm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s = app
+        .wait_sources(Duration::from_secs(10), "back", |s| s[0]["status"] == "ok")
+        .await;
+    assert_eq!(s[0]["items"], 2);
     app.stop().await;
 }
