@@ -48,6 +48,7 @@ def workdir(name):
         os.makedirs(d)
     else:
         d = tempfile.mkdtemp(prefix=f"feedloom-bench-{name}-")
+    os.chmod(d, 0o755)  # nginx workers run as an unprivileged user and must read the files
     if os.environ.get("KEEP") != "1":
         _dirs.append(d)
     else:
@@ -57,6 +58,8 @@ def workdir(name):
 
 def check_tools(*tools):
     for t in tools:
+        if t.endswith(".py") and os.path.isfile(t):
+            continue
         if not (os.path.isfile(t) and os.access(t, os.X_OK)) and not shutil.which(t):
             die(f"{t} not found (peers: bash ../shared/bench/setup-peers.sh; feedloom: cargo build --release)")
 
@@ -104,13 +107,14 @@ signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
 
 
 def http(url, headers=None, timeout=5, method="GET"):
-    """(status, headers, body) of one request; status 0 when the connection failed."""
+    """(status, headers with lower-case names, body) of one request; status 0 when the connection
+    failed."""
     req = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return 0, {}, b""
 
@@ -175,14 +179,18 @@ http {{
     if r.returncode != 0:
         die(f"nginx config test failed: {r.stderr}")
     p = start(name, [NGINX, "-p", prefix, "-c", path], os.path.join(prefix, "logs", "stdout.log"))
-    wait_until(lambda: http(f"http://127.0.0.1:{port}/__nothing__")[0] == 404, 15,
+    wait_until(lambda: http(f"http://127.0.0.1:{port}/__nothing__")[0] != 0 or p.poll() is not None, 15,
                what=f"{name} on port {port}")
+    st = http(f"http://127.0.0.1:{port}/__nothing__")[0]
+    if st != 404:
+        die(f"{name} answers {st} for a missing file (exit {p.poll()}); see {prefix}/logs/error.log")
     return p
 
 
 def port_free(port):
     import socket
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
     try:
         s.bind(("127.0.0.1", port))
         return True

@@ -195,7 +195,7 @@ def main():
     print(f"\ninitial cycle: feedloom poll {init_fl['wall']:.3f}s ({init_fl['new']} items); "
           f"Miniflux adding {FEEDS} feeds through its API (4 at a time) {add_wall:.1f}s")
     print("origin statuses per cycle: " + "; ".join(
-        f"{k}[{i}]={v[i]['statuses']}" for k in ("fl_new", "mf_new", "fl_same", "mf_same") for i in range(ROUNDS)))
+        f"{k}[{i}]={res[k][i]['statuses']}" for k in ("fl_new", "mf_new", "fl_same", "mf_same") for i in range(ROUNDS)))
 
 
 if __name__ == "__main__":

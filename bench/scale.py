@@ -92,6 +92,8 @@ def main():
     stop_sampler.set()
     th.join(5)
     hwm = B.proc_status(fl.pid, "VmHWM")
+    rss_parts = {k: B.proc_status(fl.pid, k) for k in ("RssAnon", "RssFile", "VmRSS")}
+    threads = B.proc_status(fl.pid, "Threads")
     cpu = B.cpu_seconds(fl.pid) - cpu0
     run_s = time.monotonic() - t0
     st, _, body = B.http(f"{base}/api/sources", timeout=30)
@@ -109,6 +111,8 @@ def main():
     with open(origin_log) as f:
         for line in f:
             ts, code, uri = line.split()[:3]
+            if not uri.endswith(".xml"):
+                continue  # the script's own probes
             per_sec[int(float(ts) - wall0)] += 1
             per_src[uri] += 1
             statuses[code] += 1
@@ -135,17 +139,18 @@ def main():
     print(f"{SOURCES} sources x {ITEMS}-item feeds from nginx (1 worker) on 127.0.0.1:{ORIGIN}, interval "
           f"{INTERVAL}s (±10% jitter), {len(chans)} channels of {PER_CHANNEL} sources; [poll] concurrency "
           f"{CONCURRENCY}, per_host {PER_HOST}; daemon ran {run_s:.0f}s; store {store_mb:.0f} MB on disk")
+    t3 = lambda v: B.fmt(v, 3)  # noqa: E731
     B.table("memory and start-up (targets: peak RSS < 150 MB, start-up < 2 s)",
             ["figure", "value", "target", "value/target"],
             [["peak RSS (VmHWM), MB, cold start + run", hwm, 150, B.ratio(hwm, 150)],
              ["peak RSS (VmHWM), MB, warm restart + 10 s", hwm2, 150, B.ratio(hwm2, 150)],
-             ["cold start: exec -> /healthz 200, s", t_health, 2, B.ratio(t_health, 2)],
-             ["cold start: exec -> first feed 200, s", t_feed, 2, B.ratio(t_feed, 2)],
-             ["cold start: exec -> first feed with items, s", t_items, "-", "-"],
-             ["warm restart: exec -> /healthz 200, s", t_health2, 2, B.ratio(t_health2, 2)],
-             ["warm restart: exec -> first feed 200, s", t_feed2, 2, B.ratio(t_feed2, 2)],
-             ["shutdown (SIGTERM -> exit), s", stop_s, "-", "-"],
-             ["daemon CPU, cores used on average", cpu / run_s, "-", "-"],
+             ["cold start: exec -> /healthz 200, s", t3(t_health), 2, B.ratio(t_health, 2)],
+             ["cold start: exec -> first feed 200, s", t3(t_feed), 2, B.ratio(t_feed, 2)],
+             ["cold start: exec -> first feed with items, s", t3(t_items), "-", "-"],
+             ["warm restart: exec -> /healthz 200, s", t3(t_health2), 2, B.ratio(t_health2, 2)],
+             ["warm restart: exec -> first feed 200, s", t3(t_feed2), 2, B.ratio(t_feed2, 2)],
+             ["shutdown (SIGTERM -> exit), s", t3(stop_s), "-", "-"],
+             ["daemon CPU, cores used on average", t3(cpu / run_s), "-", "-"],
              ["feed request during the run, median ms", B.median(lat), "-", "-"],
              ["feed request during the run, max ms", max([x for x in lat if x == x] or [float("nan")]), "-", "-"]])
     ideal = SOURCES / INTERVAL
@@ -162,6 +167,9 @@ def main():
           + f"; never polled: {SOURCES - len(per_src)}")
     print(f"/api/sources statuses at the end: {dict(status)}")
     peak = max(rss_samples, key=lambda x: x[1]) if rss_samples else (0, 0)
+    print("RSS at the end of the run, MB: " + ", ".join(f"{k} {v:.1f}" for k, v in rss_parts.items() if v is not None)
+          + f"; threads {threads * 1024 if threads else 0:.0f}")
+    print("VmRSS every 30 s, MB: " + " ".join(f"{t:.0f}s:{v:.0f}" for t, v in rss_samples[::30]))
     print(f"RSS samples: max {peak[1]:.1f} MB at {peak[0]:.0f}s; at end {rss_samples[-1][1] if rss_samples else 0:.1f} MB")
 
 

@@ -15,6 +15,7 @@ DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "64"))
 THREADS = int(os.environ.get("THREADS", "2"))
 POLL_SOURCES = int(os.environ.get("POLL_SOURCES", "200"))
+REPEAT = int(os.environ.get("REPEAT", "3"))  # idle cases: runs per server, alternating; median kept
 FL_PORT, NGX_PORT, ORIGIN = 8090, 8091, B.ORIGIN_PORT
 CHANNEL = "bench"
 
@@ -63,9 +64,9 @@ def main():
     st, h, body = B.http(url)
     gst, gh, gz = B.http(url, {"Accept-Encoding": "gzip"})
     import gzip as gzmod
-    if gh.get("Content-Encoding") != "gzip" or gzmod.decompress(gz) != body:
+    if gh.get("content-encoding") != "gzip" or gzmod.decompress(gz) != body:
         B.die("feedloom's gzip answer does not decompress to its plain answer")
-    etag = h["ETag"]
+    etag = h["etag"]
     with open(os.path.join(static, f"{CHANNEL}.atom"), "wb") as f:
         f.write(body)
     with open(os.path.join(static, f"{CHANNEL}.atom.gz"), "wb") as f:
@@ -74,13 +75,13 @@ def main():
 
     B.nginx("nginx-static", os.path.join(wd, "nginx-static"), NGX_PORT,
             f"root {static};\n        gzip_static on;\n        etag on;\n"
-            "        open_file_cache max=64 valid=60s;\n        gzip_vary on;", workers=1)
+            "        open_file_cache max=64 inactive=60s;\n        open_file_cache_valid 60s;\n        gzip_vary on;", workers=1)
     nurl = f"http://127.0.0.1:{NGX_PORT}/{CHANNEL}.atom"
     nst, nh, nbody = B.http(nurl)
     ngst, ngh, ngz = B.http(nurl, {"Accept-Encoding": "gzip"})
-    if nbody != body or ngz != gz or ngh.get("Content-Encoding") != "gzip":
+    if nbody != body or ngz != gz or ngh.get("content-encoding") != "gzip":
         B.die("nginx does not serve the same bytes as feedloom")
-    netag = nh["ETag"]
+    netag = nh["etag"]
     if B.http(url, {"If-None-Match": etag})[0] != 304 or B.http(nurl, {"If-None-Match": netag})[0] != 304:
         B.die("a conditional request did not get a 304")
 
@@ -103,15 +104,22 @@ def main():
         results[label] = r
         return r
 
+    spread = {}
     for name, fh, nh_ in cases:
-        run(f"feedloom {name}", url, fh, fl.pid)
-        run(f"nginx {name}", nurl, nh_)
+        runs = {"feedloom": [], "nginx": []}
+        for _ in range(REPEAT):
+            runs["feedloom"].append(run(f"feedloom {name}", url, fh, fl.pid))
+            runs["nginx"].append(run(f"nginx {name}", nurl, nh_))
+        for who, rs in runs.items():
+            rs.sort(key=lambda r: r["rps"])
+            results[f"{who} {name}"] = rs[len(rs) // 2]
+            spread[f"{who} {name}"] = (rs[0]["rps"], rs[-1]["rps"])
 
     # Serve while polling: same channel, while the daemon polls POLL_SOURCES sources every 1 s.
     B.log("restarting feedloom with %d extra sources polled every 1s" % POLL_SOURCES)
     B.stop(fl)
     fl = start_feedloom(cfg_poll)
-    if B.http(url)[1].get("ETag") != etag:
+    if B.http(url)[1].get("etag") != etag:
         B.die("the channel's ETag changed across the restart (rendering is not deterministic?)")
     # Let the first polls (spread over the first second) settle into the 1 s rhythm.
     time.sleep(5)
@@ -175,9 +183,14 @@ def main():
         f, n = results[f"feedloom {name}"], results[peer]
         rows.append([name, f["rps"], n["rps"], B.ratio(f["rps"], n["rps"]),
                      f["p50"], n["p50"], f["p99"], n["p99"], f["cpu"]])
-    B.table("requests/s and latency (ms); cpu = feedloom CPU cores used during the run",
+    B.table(f"requests/s and latency (ms); idle cases: median of {REPEAT} alternating runs (the run with the "
+            "median rps); polling cases: one run each; cpu = feedloom CPU cores used during the run",
             ["case", "feedloom rps", "nginx rps", "ratio", "fl p50", "ngx p50", "fl p99", "ngx p99", "fl cpu"],
             rows)
+    B.table("run-to-run spread of the idle cases (requests/s, min - max)",
+            ["case", "feedloom", "nginx"],
+            [[name] + [f"{spread[f'{w} {name}'][0]:,.0f} - {spread[f'{w} {name}'][1]:,.0f}" for w in ("feedloom", "nginx")]
+             for name, _, _ in cases])
     idle = results["feedloom atom, plain"]["rps"]
     rows = []
     for name in ["atom, plain, polling (304s)", "atom, plain, polling (new items)"]:

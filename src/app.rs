@@ -46,6 +46,8 @@ pub struct AppState {
     /// The latest state of every source, as `/api/sources` shows it.
     pub sources: Mutex<HashMap<String, SourceState>>,
     pub cache: FeedCache,
+    /// Wakes the render worker when channels become stale.
+    pub render_wakeup: tokio::sync::Notify,
     pub started: Instant,
     /// The address the server is bound to, once it is (a derived base URL uses it).
     pub bound: Mutex<Option<SocketAddr>>,
@@ -93,6 +95,7 @@ impl AppState {
             fetcher,
             sources: Mutex::new(sources),
             cache: FeedCache::default(),
+            render_wakeup: tokio::sync::Notify::new(),
             started: Instant::now(),
             bound: Mutex::new(None),
         }))
@@ -117,10 +120,10 @@ impl AppState {
         refresh::starting_state(src, stored)
     }
 
-    /// Record a finished refresh: state, metrics, log, and re-render the channels it changed.
-    pub async fn finish_refresh(self: &Arc<Self>, report: RefreshReport) {
-        let labels = [("outcome", report.outcome.label().to_string())];
-        metrics::counter!("feedloom_polls_total", &labels).increment(1);
+    /// Record a finished refresh: state, metrics, log, and mark the channels it changed as
+    /// stale (the render worker and readers pick that up; nothing waits for a render here).
+    pub fn finish_refresh(&self, report: RefreshReport) {
+        metrics::counter!("feedloom_polls_total", "outcome" => report.outcome.label()).increment(1);
         metrics::histogram!("feedloom_fetch_seconds").record(report.elapsed.as_secs_f64());
         metrics::counter!("feedloom_fetched_bytes_total").increment(report.bytes as u64);
         metrics::counter!("feedloom_items_stored_total")
@@ -142,29 +145,51 @@ impl AppState {
             .insert(report.source, report.state);
         if changed {
             let channels = self.config.load().channels_of(&source);
-            self.rerender(channels).await;
+            self.invalidate(&channels);
         }
     }
 
-    /// Re-render the given channels off the async workers.
-    pub async fn rerender(self: &Arc<Self>, channels: Vec<String>) {
+    /// Mark channels stale and wake the render worker.
+    pub fn invalidate(&self, channels: &[String]) {
         if channels.is_empty() {
             return;
         }
-        let st = self.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            let cfg = st.config.load_full();
-            st.cache.refresh_channels(&st.store, &cfg, &channels);
-        })
-        .await;
+        self.cache.mark_dirty(channels);
+        self.render_wakeup.notify_one();
     }
 
-    /// Render every configured channel (at start, and after a reload).
-    pub async fn rerender_all(self: &Arc<Self>) {
+    /// Mark every configured channel stale (at start, and after a reload).
+    pub fn invalidate_all(&self) {
         let all: Vec<String> = self.config.load().channels.keys().cloned().collect();
-        self.rerender(all).await;
+        self.invalidate(&all);
+    }
+
+    /// Bring dirty channels up to date, in batches, at most every [`RENDER_DEBOUNCE`], until
+    /// `stop`. Runs on the blocking pool so serving threads never render for it.
+    async fn render_worker(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.render_wakeup.notified() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            // Let a burst of refreshes collect, so each channel renders once for all of them.
+            tokio::time::sleep(RENDER_DEBOUNCE).await;
+            let dirty = self.cache.take_dirty();
+            if dirty.is_empty() {
+                continue;
+            }
+            let st = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let cfg = st.config.load_full();
+                st.cache.refresh_channels(&st.store, &cfg, &dirty);
+            })
+            .await;
+        }
     }
 }
+
+/// How long the render worker lets changes collect before re-rendering.
+pub const RENDER_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What a reload changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -206,7 +231,7 @@ impl AppState {
             .collect();
         self.config.store(Arc::new(new));
         tracing::info!(added = ?summary.added, removed = ?summary.removed, changed = ?summary.changed, "config reloaded");
-        self.rerender_all().await;
+        self.invalidate_all();
         Ok(summary)
     }
 
@@ -254,7 +279,7 @@ impl AppState {
             .collect();
         if !channels.is_empty() {
             let channels: Vec<String> = channels.into_iter().collect();
-            self.cache.refresh_channels(&self.store, &cfg, &channels);
+            self.invalidate(&channels);
         }
     }
 }
@@ -302,10 +327,10 @@ impl App {
         let App {
             state, listener, ..
         } = self;
-        // Serve what the store already holds before the first poll finishes.
-        state.rerender_all().await;
-
         let (stop_tx, stop_rx) = watch::channel(false);
+        // The server starts at once; channels render in the background (or on first request).
+        let renderer = tokio::spawn(state.clone().render_worker(stop_rx.clone()));
+        state.invalidate_all();
         let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), stop_rx.clone()));
         let maint_state = state.clone();
         let mut maint_stop = stop_rx.clone();
@@ -336,6 +361,7 @@ impl App {
             tracing::error!(error = %e, "scheduler task failed");
         }
         let _ = maintenance.await;
+        let _ = renderer.await;
         // Open connections (keep-alive readers) must not hold the process: give the server a
         // moment to finish responses, then move on.
         if tokio::time::timeout(std::time::Duration::from_secs(5), server)

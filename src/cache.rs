@@ -1,8 +1,15 @@
 //! Rendered feeds, ready to send: per (channel, format) the plain and gzip bytes, a strong ETag
-//! and Last-Modified, in a map that is replaced atomically. A request only looks bytes up; a
-//! change re-renders the affected channels once.
+//! and Last-Modified, in a map that is replaced atomically, so a request only looks bytes up.
+//!
+//! Freshness without re-rendering on every refresh: each channel has a version, bumped when a
+//! refresh changes one of its sources. A render remembers the version it was made from. A
+//! request whose cached render is current sends it; one whose render is stale (or missing)
+//! renders once and caches the result. A background worker re-renders dirty channels' cached
+//! formats in batches, at most a few times a second, so that readers rarely wait and a channel
+//! whose sources all change at once is rendered once, not once per source. Formats nobody asked
+//! for are never rendered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +39,8 @@ pub struct Rendered {
     pub format: Format,
     pub items: usize,
     pub newest: Option<DateTime<Utc>>,
+    /// The channel version this was rendered from.
+    pub version: u64,
 }
 
 /// The three renders of one channel, indexed by [`format_index`].
@@ -49,6 +58,13 @@ fn format_index(f: Format) -> usize {
 /// limits must not grow memory).
 const MAX_LIMIT_RENDERS: usize = 64;
 
+/// What the index page shows of a channel, kept up to date by the render worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub items: usize,
+    pub newest: Option<DateTime<Utc>>,
+}
+
 #[derive(Default)]
 pub struct FeedCache {
     /// Default-limit renders: the hot path, read without locks.
@@ -57,6 +73,9 @@ pub struct FeedCache {
     by_limit: Mutex<HashMap<(String, Format, usize), Arc<Rendered>>>,
     /// Serializes writers of `main` (readers never wait).
     write: Mutex<()>,
+    /// Channel versions (absent = 0) and the channels changed since the worker last ran.
+    versions: Mutex<(HashMap<String, u64>, HashSet<String>)>,
+    info: Mutex<HashMap<String, ChannelInfo>>,
 }
 
 fn gzip(bytes: &[u8]) -> Bytes {
@@ -73,6 +92,7 @@ pub fn render_channel(
     base_url: &str,
     format: Format,
     limit: usize,
+    version: u64,
 ) -> Result<Rendered, StoreError> {
     let budget = aggregate::per_source_budget(channel, limit);
     let mut per_source = Vec::with_capacity(channel.sources.len());
@@ -98,21 +118,83 @@ pub fn render_channel(
         format,
         items: view.len(),
         newest,
+        version,
     })
 }
 
 impl FeedCache {
+    /// The cached render of `channel` in `format`, whether current or not.
     pub fn get(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
         // Looked up by &str: a hit allocates nothing.
         self.main.load().get(channel)?[format_index(format)].clone()
     }
 
+    /// The channel's current version.
+    pub fn version(&self, channel: &str) -> u64 {
+        let v = self.versions.lock().expect("versions lock");
+        v.0.get(channel).copied().unwrap_or(0)
+    }
+
+    /// The cached render if it is current.
+    pub fn get_current(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
+        let r = self.get(channel, format)?;
+        (r.version == self.version(channel)).then_some(r)
+    }
+
+    /// Record that `channels` changed: their renders are stale from now on.
+    pub fn mark_dirty(&self, channels: &[String]) {
+        let mut v = self.versions.lock().expect("versions lock");
+        for c in channels {
+            *v.0.entry(c.clone()).or_insert(0) += 1;
+            v.1.insert(c.clone());
+        }
+    }
+
+    /// Take the set of channels changed since the last call.
+    pub fn take_dirty(&self) -> Vec<String> {
+        let mut v = self.versions.lock().expect("versions lock");
+        v.1.drain().collect()
+    }
+
+    pub fn info(&self, channel: &str) -> Option<ChannelInfo> {
+        self.info.lock().expect("info lock").get(channel).copied()
+    }
+
+    fn set_info(&self, channel: &str, info: ChannelInfo) {
+        self.info
+            .lock()
+            .expect("info lock")
+            .insert(channel.to_string(), info);
+    }
+
+    /// Cache `r` unless the channel changed while it was being rendered (then a newer render
+    /// will follow; caching this one would serve stale bytes as current).
+    pub fn put(&self, channel: &str, r: Arc<Rendered>) {
+        let _w = self.write.lock().expect("cache write lock");
+        if r.version != self.version(channel) {
+            return;
+        }
+        self.set_info(
+            channel,
+            ChannelInfo {
+                items: r.items,
+                newest: r.newest,
+            },
+        );
+        let mut map: HashMap<String, Renders> = (**self.main.load()).clone();
+        let slot = format_index(r.format);
+        map.entry(channel.to_string()).or_default()[slot] = Some(r);
+        self.main.store(Arc::new(map));
+    }
+
     pub fn get_limit(&self, channel: &str, format: Format, limit: usize) -> Option<Arc<Rendered>> {
-        self.by_limit
+        let r = self
+            .by_limit
             .lock()
             .expect("cache lock")
             .get(&(channel.to_string(), format, limit))
-            .cloned()
+            .cloned()?;
+        (r.version == self.version(channel)).then_some(r)
     }
 
     pub fn put_limit(&self, channel: &str, format: Format, limit: usize, r: Arc<Rendered>) {
@@ -123,16 +205,40 @@ impl FeedCache {
         m.insert((channel.to_string(), format, limit), r);
     }
 
-    /// Re-render `channels` in every format and swap them in. Blocking.
+    /// Bring `channels` up to date: re-render the formats that are cached (someone reads them)
+    /// and refresh the index figures; formats nobody asked for stay unrendered. Blocking.
     pub fn refresh_channels(&self, store: &Store, config: &Config, channels: &[String]) {
         let mut fresh = Vec::new();
         for id in channels {
             let Some(ch) = config.channels.get(id) else {
                 continue;
             };
-            for f in Format::ALL {
-                match render_channel(store, ch, &config.server.base_url, f, ch.limit) {
-                    Ok(r) => fresh.push((id.clone(), f, Arc::new(r))),
+            let version = self.version(id);
+            let cached = self.main.load().get(id).cloned().unwrap_or_default();
+            let wanted: Vec<Format> = Format::ALL
+                .into_iter()
+                .filter(|f| cached[format_index(*f)].is_some())
+                .collect();
+            // Atom doubles as the source of the index figures when nothing is cached.
+            let formats = if wanted.is_empty() {
+                vec![Format::Atom]
+            } else {
+                wanted.clone()
+            };
+            for f in formats {
+                match render_channel(store, ch, &config.server.base_url, f, ch.limit, version) {
+                    Ok(r) => {
+                        self.set_info(
+                            id,
+                            ChannelInfo {
+                                items: r.items,
+                                newest: r.newest,
+                            },
+                        );
+                        if wanted.contains(&f) {
+                            fresh.push((id.clone(), Arc::new(r)));
+                        }
+                    }
                     Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
                 }
             }
@@ -141,13 +247,16 @@ impl FeedCache {
         let mut map: HashMap<String, Renders> = (**self.main.load()).clone();
         // Channels removed from the config disappear from the cache too.
         map.retain(|c, _| config.channels.contains_key(c));
-        for (id, f, r) in fresh {
-            map.entry(id).or_default()[format_index(f)] = Some(r);
+        for (id, r) in fresh {
+            if r.version == self.version(&id) {
+                let slot = format_index(r.format);
+                map.entry(id).or_default()[slot] = Some(r);
+            }
         }
         self.main.store(Arc::new(map));
         self.by_limit
             .lock()
             .expect("cache lock")
-            .retain(|(c, _, _), _| !channels.contains(c) && config.channels.contains_key(c));
+            .retain(|(c, _, _), _| config.channels.contains_key(c));
     }
 }

@@ -124,7 +124,28 @@ fn jitter_unit(seed: &str, now: DateTime<Utc>) -> f64 {
     (v as f64 / u32::MAX as f64) * 2.0 - 1.0
 }
 
-/// When to poll next after a success: the interval with ±10% jitter, never sooner than the
+/// A stable position in [0, 1) for a source id.
+pub fn slot_unit(id: &str) -> f64 {
+    let d = Sha256::digest(id.as_bytes());
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as f64 / (u32::MAX as f64 + 1.0)
+}
+
+/// How far (seconds, at most ±10% of the interval) to move the next poll toward the source's
+/// own slot in the interval (a stable offset derived from its id). Sources that start together
+/// (thousands after a restart) drift apart until each polls at its slot, so polls spread evenly
+/// over the interval instead of coming in bursts; once there, the interval is kept exactly.
+fn slot_shift(id: &str, interval_secs: f64, now: DateTime<Utc>) -> f64 {
+    if interval_secs <= 0.0 {
+        return 0.0;
+    }
+    let target = now.timestamp_millis() as f64 / 1000.0 + interval_secs;
+    let phase = slot_unit(id) * interval_secs;
+    let aligned = ((target - phase) / interval_secs).round() * interval_secs + phase;
+    (aligned - target).clamp(-0.1 * interval_secs, 0.1 * interval_secs)
+}
+
+/// When to poll next after a success: the interval moved by at most ±10% toward the source's
+/// slot, never sooner than the
 /// origin asked (RSS ttl, Cache-Control max-age, Expires), within the configured bounds.
 pub fn next_after_success(
     src: &SourceConfig,
@@ -134,7 +155,7 @@ pub fn next_after_success(
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let base = src.interval.as_secs_f64();
-    let mut secs = base * (1.0 + 0.1 * jitter_unit(&src.id, now));
+    let mut secs = base + slot_shift(&src.id, base, now);
     if let Some(ttl) = ttl_minutes {
         secs = secs.max(ttl as f64 * 60.0);
     }
@@ -543,4 +564,34 @@ async fn fetch_article(
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_converge_to_spread_slots_within_ten_percent() {
+        let interval = 600.0;
+        let start = Utc::now();
+        let mut times: Vec<DateTime<Utc>> = vec![start; 200];
+        for _ in 0..8 {
+            for (i, t) in times.iter_mut().enumerate() {
+                let shift = slot_shift(&format!("s{i}"), interval, *t);
+                assert!(shift.abs() <= 60.0 + 1e-9, "{shift}");
+                *t += chrono::Duration::milliseconds(((interval + shift) * 1000.0) as i64);
+            }
+        }
+        // After a few cycles the 200 sources (started together) occupy the whole interval.
+        let mut phases: Vec<f64> = times
+            .iter()
+            .map(|t| (t.timestamp_millis() as f64 / 1000.0).rem_euclid(interval))
+            .collect();
+        phases.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let widest_gap = phases.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        assert!(
+            widest_gap < 60.0,
+            "widest gap {widest_gap}s of a 600s interval"
+        );
+    }
 }

@@ -128,7 +128,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                         if let Some(next) = report.state.next_poll {
                             set_due(&mut due, &mut queue, &report.source, next);
                         }
-                        state.finish_refresh(report).await;
+                        state.finish_refresh(report);
                     }
                     Err(e) => {
                         // A panicking refresh is a bug, but only that source pays: it is
@@ -151,7 +151,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     let drain = async {
         while let Some(joined) = tasks.join_next().await {
             if let Ok(report) = joined {
-                state.finish_refresh(report).await;
+                state.finish_refresh(report);
             }
         }
     };

@@ -272,6 +272,7 @@ async fn feed(
     if !authorized(ch, query, headers) {
         return Err(ServeError::NotFound);
     }
+    let ch_limit = ch.limit;
     let limit = match query.get("limit") {
         None => ch.limit,
         Some(l) => l
@@ -282,35 +283,32 @@ async fn feed(
                 ServeError::BadRequest(format!("limit must be a number from 1 to 1000, not {l:?}"))
             })?,
     };
-    let rendered = if limit == ch.limit {
-        match state.cache.get(id, format) {
-            Some(r) => r,
-            None => {
-                // Not rendered yet (the first request after start): render all formats once.
-                state.rerender(vec![id.to_string()]).await;
-                state
-                    .cache
-                    .get(id, format)
-                    .ok_or_else(|| ServeError::Internal(format!("cannot render channel {id}")))?
-            }
-        }
+    let cached = if limit == ch.limit {
+        state.cache.get_current(id, format)
     } else {
-        match state.cache.get_limit(id, format, limit) {
-            Some(r) => r,
-            None => {
-                let st = state.clone();
-                let ch = ch.clone();
-                let base = cfg.server.base_url.clone();
-                let r = tokio::task::spawn_blocking(move || {
-                    render_channel(&st.store, &ch, &base, format, limit)
-                })
-                .await
-                .map_err(|e| ServeError::Internal(e.to_string()))?
-                .map_err(|e| ServeError::Internal(e.to_string()))?;
-                let r = Arc::new(r);
+        state.cache.get_limit(id, format, limit)
+    };
+    let rendered = match cached {
+        Some(r) => r,
+        None => {
+            // Missing or stale (the channel changed since): render once, now, from the store.
+            let version = state.cache.version(id);
+            let st = state.clone();
+            let ch = ch.clone();
+            let base = cfg.server.base_url.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                render_channel(&st.store, &ch, &base, format, limit, version)
+            })
+            .await
+            .map_err(|e| ServeError::Internal(e.to_string()))?
+            .map_err(|e| ServeError::Internal(e.to_string()))?;
+            let r = Arc::new(r);
+            if limit == ch_limit {
+                state.cache.put(id, r.clone());
+            } else {
                 state.cache.put_limit(id, format, limit, r.clone());
-                r
             }
+            r
         }
     };
     let mut resp = if not_modified(&rendered, headers) {
@@ -419,13 +417,13 @@ async fn index(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
         .values()
         .filter(|c| !c.is_private())
         .map(|ch| {
-            let r = state.cache.get(&ch.id, Format::Atom);
+            let info = state.cache.info(&ch.id).unwrap_or_default();
             ChannelCard {
                 id: ch.id.clone(),
                 title: ch.title.clone(),
                 description: ch.description.clone(),
-                items: r.as_ref().map(|r| r.items).unwrap_or(0),
-                newest: r.as_ref().and_then(|r| r.newest),
+                items: info.items,
+                newest: info.newest,
                 feeds: pages::feed_links(&cfg.server.base_url, &ch.id),
             }
         })

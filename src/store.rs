@@ -202,7 +202,7 @@ impl Store {
             .path(path)
             // A deliberate cache size: large enough for the hot index ranges of thousands of
             // sources, small enough for a small VPS.
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(16 * 1024 * 1024)
             .flush_every_ms(Some(500))
             .open()?;
         let tree = db.open_tree("feedloom")?;
