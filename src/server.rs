@@ -79,49 +79,87 @@ pub fn routes(
              headers: HeaderMap,
              state: Arc<AppState>| async move {
                 let started = Instant::now();
-                let route = route_label(path.as_str());
+                let route = route_index(path.as_str());
                 let resp = match handle(&state, &method, path.as_str(), &query, &headers).await {
                     Ok(r) => r,
                     Err(e) => e.into_response(),
                 };
-                metrics::counter!(
-                    "feedloom_http_requests_total",
-                    "route" => route,
-                    "status" => status_label(resp.status())
-                )
-                .increment(1);
-                metrics::histogram!("feedloom_http_seconds", "route" => route)
-                    .record(started.elapsed().as_secs_f64());
+                let m = serve_metrics();
+                m.requests[route][status_index(resp.status())].increment(1);
+                m.seconds[route].record(started.elapsed().as_secs_f64());
                 resp
             },
         )
 }
 
-/// Static labels for the statuses this server sends, so counting a request allocates nothing.
-fn status_label(s: StatusCode) -> &'static str {
+const ROUTES: [&str; 8] = [
+    "index",
+    "opml",
+    "healthz",
+    "metrics",
+    "api_sources",
+    "feed",
+    "admin",
+    "other",
+];
+const STATUSES: [&str; 8] = ["200", "304", "400", "404", "405", "500", "503", "other"];
+
+fn status_index(s: StatusCode) -> usize {
     match s.as_u16() {
-        200 => "200",
-        304 => "304",
-        400 => "400",
-        404 => "404",
-        405 => "405",
-        500 => "500",
-        503 => "503",
-        _ => "other",
+        200 => 0,
+        304 => 1,
+        400 => 2,
+        404 => 3,
+        405 => 4,
+        500 => 5,
+        503 => 6,
+        _ => 7,
     }
 }
 
-fn route_label(path: &str) -> &'static str {
+fn route_index(path: &str) -> usize {
     match path {
-        "/" => "index",
-        "/opml" => "opml",
-        "/healthz" => "healthz",
-        "/metrics" => "metrics",
-        "/api/sources" => "api_sources",
-        p if p.starts_with("/feeds/") => "feed",
-        p if p.starts_with("/admin/") => "admin",
-        _ => "other",
+        "/" => 0,
+        "/opml" => 1,
+        "/healthz" => 2,
+        "/metrics" => 3,
+        "/api/sources" => 4,
+        p if p.starts_with("/feeds/") => 5,
+        p if p.starts_with("/admin/") => 6,
+        _ => 7,
     }
+}
+
+/// Request metrics as handles registered once: counting a request is an atomic add, with no
+/// label hashing or registry lookup on the hot path.
+struct ServeMetrics {
+    requests: Vec<Vec<metrics::Counter>>,
+    seconds: Vec<metrics::Histogram>,
+}
+
+fn serve_metrics() -> &'static ServeMetrics {
+    static M: std::sync::OnceLock<ServeMetrics> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        // The recorder must exist before handles are made.
+        let _ = crate::app::metrics_handle();
+        ServeMetrics {
+            requests: ROUTES
+                .iter()
+                .map(|r| {
+                    STATUSES
+                        .iter()
+                        .map(|s| {
+                            metrics::counter!("feedloom_http_requests_total", "route" => *r, "status" => *s)
+                        })
+                        .collect()
+                })
+                .collect(),
+            seconds: ROUTES
+                .iter()
+                .map(|r| metrics::histogram!("feedloom_http_seconds", "route" => *r))
+                .collect(),
+        }
+    })
 }
 
 async fn handle(
