@@ -669,7 +669,7 @@ pub fn export(channels: &[(String, String, Option<String>)], base_url: &str) -> 
          <head>\n  <title>feedloom channels</title>\n</head>\n<body>\n",
     );
     for (id, title, description) in channels {
-        let id_url = path_segment(id);
+        let id_url = crate::pages::path_segment(id);
         let title = xml_escape(title);
         out.push_str(&format!(
             "  <outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{}\" htmlUrl=\"{}\"",
@@ -682,20 +682,6 @@ pub fn export(channels: &[(String, String, Option<String>)], base_url: &str) -> 
         out.push_str("/>\n");
     }
     out.push_str("</body>\n</opml>\n");
-    out
-}
-
-/// Percent-encode a channel id for a URL path segment or fragment (ids are letters, digits,
-/// `-`, `_` and `.`, but letters may be non-ASCII).
-fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
     out
 }
 

@@ -98,7 +98,7 @@ pub fn esc(s: &str) -> String {
 
 /// Percent-encode an id for a URL path segment or fragment (ids are letters, digits, `-`, `_`
 /// and `.`, but letters may be non-ASCII).
-fn path_segment(id: &str) -> String {
+pub fn path_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
