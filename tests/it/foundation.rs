@@ -271,22 +271,8 @@ async fn http_semantics_of_served_feeds() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
     }
-    assert_eq!(
-        c.get(app.url("/feeds/nope.rss"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.get(app.url("/feeds/mixed.txt"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.status("/feeds/nope.rss").await, 404);
+    assert_eq!(app.status("/feeds/mixed.txt").await, 404);
     // ?limit
     let feed: serde_json::Value = c
         .get(app.url("/feeds/mixed.json?limit=2"))
@@ -297,39 +283,11 @@ async fn http_semantics_of_served_feeds() {
         .await
         .unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        c.get(app.url("/feeds/mixed.json?limit=5000"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
+    assert_eq!(app.status("/feeds/mixed.json?limit=5000").await, 400);
     // Private channel: 404 without the token, served with it either way.
-    assert_eq!(
-        c.get(app.url("/feeds/private.rss"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.get(app.url("/feeds/private.rss?token=wrong"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.get(app.url("/feeds/private.rss?token=s3cret"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status("/feeds/private.rss").await, 404);
+    assert_eq!(app.status("/feeds/private.rss?token=wrong").await, 404);
+    assert_eq!(app.status("/feeds/private.rss?token=s3cret").await, 200);
     assert_eq!(
         c.get(app.url("/feeds/private.rss"))
             .bearer_auth("s3cret")

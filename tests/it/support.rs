@@ -312,6 +312,11 @@ impl TestApp {
         .await
     }
 
+    /// The status of a plain GET.
+    pub async fn status(&self, path: &str) -> u16 {
+        self.get(path).await.status().as_u16()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         client().get(self.url(path)).send().await.unwrap()
     }
