@@ -65,19 +65,23 @@ pub fn routes(
 ) -> impl Filter<Extract = (Response<Bytes>,), Error = Infallible> + Clone + Send + Sync + 'static {
     warp::method()
         .and(warp::path::full())
-        .and(
-            warp::query::<HashMap<String, String>>()
-                .or(warp::any().map(HashMap::new))
-                .unify(),
-        )
+        // The raw query, parsed only by the routes that read it (most requests have none).
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(warp::any().map(move || state.clone()))
         .then(
             |method: Method,
              path: warp::path::FullPath,
-             query: HashMap<String, String>,
+             raw_query: String,
              headers: HeaderMap,
              state: Arc<AppState>| async move {
+                let query: HashMap<String, String> = if raw_query.is_empty() {
+                    HashMap::new()
+                } else {
+                    url::form_urlencoded::parse(raw_query.as_bytes())
+                        .into_owned()
+                        .collect()
+                };
                 let started = Instant::now();
                 let route = route_index(path.as_str());
                 let resp = match handle(&state, &method, path.as_str(), &query, &headers).await {
