@@ -213,6 +213,27 @@ pub fn redirect_allowed(start_is_local: bool, next: &Url) -> bool {
     start_is_local || !is_local_url(next)
 }
 
+/// For a public source redirected to a host name: false when the name resolves to any
+/// loopback, private or link-local address (a public name pointed at 127.0.0.1 or a metadata
+/// endpoint). A name that does not resolve is left for the request itself to fail on.
+async fn resolves_public(start_is_local: bool, next: &Url) -> bool {
+    if start_is_local {
+        return true;
+    }
+    let Some(url::Host::Domain(name)) = next.host() else {
+        return true;
+    };
+    let port = next.port_or_known_default().unwrap_or(80);
+    match tokio::net::lookup_host((name, port)).await {
+        Ok(addrs) => !any_private(addrs.map(|a| a.ip())),
+        Err(_) => true,
+    }
+}
+
+fn any_private(mut addrs: impl Iterator<Item = IpAddr>) -> bool {
+    addrs.any(is_private)
+}
+
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
@@ -345,7 +366,9 @@ impl Fetcher {
                 if !seen.insert(next.to_string()) {
                     return Err(FetchError::RedirectLoop(next.to_string()));
                 }
-                if !redirect_allowed(start_is_local, &next) {
+                if !redirect_allowed(start_is_local, &next)
+                    || !resolves_public(start_is_local, &next).await
+                {
                     return Err(FetchError::PrivateRedirect(next.to_string()));
                 }
                 if next.scheme() != "http" && next.scheme() != "https" {
@@ -490,5 +513,30 @@ mod tests {
         assert!(redirect_allowed(false, &public));
         // Ops may configure local sources, and those may redirect locally.
         assert!(redirect_allowed(true, &lan));
+    }
+
+    #[test]
+    fn a_name_resolving_anywhere_private_is_refused() {
+        let ips = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.parse::<IpAddr>().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert!(any_private(
+            ips(&["93.184.216.34", "127.0.0.1"]).into_iter()
+        ));
+        assert!(any_private(ips(&["::ffff:10.0.0.1"]).into_iter()));
+        assert!(any_private(ips(&["fd00::1"]).into_iter()));
+        assert!(!any_private(
+            ips(&["93.184.216.34", "2606:2800:220:1::1"]).into_iter()
+        ));
+    }
+
+    #[tokio::test]
+    async fn localhost_by_name_is_refused_for_public_sources() {
+        // `localhost` resolves from /etc/hosts (no network).
+        let u = Url::parse("http://localhost:9/x").unwrap();
+        assert!(!resolves_public(false, &u).await);
+        assert!(resolves_public(true, &u).await);
     }
 }
