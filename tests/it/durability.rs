@@ -192,19 +192,9 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     }
     assert_eq!(ids.len(), SOURCES * ITEMS);
     // SIGTERM: orderly exit 0.
-    unsafe_sigterm(&child);
+    signal(&child, "TERM");
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
-}
-
-fn unsafe_sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }
 
 #[tokio::test]
@@ -231,12 +221,7 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
     let cfg_path = app.dir.path().join("config.toml");
     let with_admin = std::fs::read_to_string(&cfg_path).unwrap();
     // A wrong token looks like no route at all.
-    let r = client()
-        .post(app.url("/admin/reload"))
-        .bearer_auth("wrong")
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin_reload("wrong").await;
     assert_eq!(r.status(), 404);
     let added = with_admin.replace("sources = [\"blog\"]", "sources = [\"blog\", \"site\"]")
         + &format!(
@@ -244,12 +229,7 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
             origin.url("/site.atom")
         );
     std::fs::write(&cfg_path, &added).unwrap();
-    let r = client()
-        .post(app.url("/admin/reload"))
-        .bearer_auth("adm")
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin_reload("adm").await;
     assert_eq!(r.status(), 200);
     let summary: serde_json::Value = r.json().await.unwrap();
     assert_eq!(summary["added"][0], "site");
@@ -266,12 +246,7 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
         added.replace("sources = [\"blog\", \"site\"]", "sources = [\"nope\"]"),
     )
     .unwrap();
-    let r = client()
-        .post(app.url("/admin/reload"))
-        .bearer_auth("adm")
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin_reload("adm").await;
     assert_eq!(r.status(), 400);
     let msg = r.text().await.unwrap();
     assert!(msg.contains("nope"), "{msg}");
@@ -279,12 +254,7 @@ async fn reload_adds_removes_and_refuses_invalid_configs() {
 
     // Removing a source stops its polling; its data stays (not served by a channel now).
     std::fs::write(&cfg_path, &with_admin).unwrap();
-    let r = client()
-        .post(app.url("/admin/reload"))
-        .bearer_auth("adm")
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin_reload("adm").await;
     assert_eq!(r.status(), 200);
     let summary: serde_json::Value = r.json().await.unwrap();
     assert_eq!(summary["removed"][0], "site");
@@ -360,7 +330,7 @@ async fn orderly_shutdown_flushes_and_export_import_round_trips() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    unsafe_sigterm(&child);
+    signal(&child, "TERM");
     let mut child = child;
     assert!(child.wait().unwrap().success());
 

@@ -471,12 +471,7 @@ async fn a_gone_source_stays_quiet_until_its_url_changes() {
         .unwrap()
         .replace("/old.rss", "/new.rss");
     std::fs::write(&path, text).unwrap();
-    let r = client()
-        .post(app.url("/admin/reload"))
-        .bearer_auth("adm")
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin_reload("adm").await;
     assert_eq!(r.status(), 200);
     let s = app
         .wait_sources(Duration::from_secs(10), "back", |s| s[0]["status"] == "ok")

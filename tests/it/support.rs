@@ -312,6 +312,16 @@ impl TestApp {
         .await
     }
 
+    /// `POST /admin/reload` with a bearer token.
+    pub async fn admin_reload(&self, token: &str) -> reqwest::Response {
+        client()
+            .post(self.url("/admin/reload"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The status of a plain GET.
     pub async fn status(&self, path: &str) -> u16 {
         self.get(path).await.status().as_u16()
