@@ -40,29 +40,17 @@ BIN=${FEEDLOOM:-$ROOT/target/debug/feedloom}
 
 WORK=$(mktemp -d /tmp/feedloom-screenshot-XXXXXX)
 mkdir -p "$OUT"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-sed -e "s#^listen = .*#listen = \"127.0.0.1:$PORT\"#" \
-    -e "s#^base_url = .*#base_url = \"$BASE\"#" \
-    -e "s#^path = .*#path = \"$WORK/store.sled\"#" \
-    -e "s#url = \"feeds/#url = \"$ROOT/feeds/#" config.toml > "$WORK/config.toml"
-
-"$BIN" --config "$WORK/config.toml" serve 2>"$WORK/feedloom.log" &
-PID=$!
+# shellcheck source=bench/shipped-daemon.sh
+. "$ROOT/bench/shipped-daemon.sh"
+start_shipped_daemon
 cleanup() {
-  kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  stop_shipped_daemon
   if [ "${KEEP:-}" = 1 ]; then echo "scratch kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
 # Wait (10 s at most) until every source was polled, so that the page shows real figures.
-for _ in $(seq 1 100); do
-  if curl -fsS "$BASE/api/sources" -o "$WORK/sources.json" 2>/dev/null &&
-     python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s and all(x["status"]!="pending" for x in s) else 1)' "$WORK/sources.json"; then
-    break
-  fi
-  sleep 0.1
-done
+wait_sources 'all(x["status"]!="pending" for x in s)' 10 || true
 # Render every channel once (the first feed request renders a channel), as a reader would have.
 curl -fsS "$BASE/opml" | grep -o 'xmlUrl="[^"]*"' | sed 's/xmlUrl="//; s/"$//' |
   while read -r u; do curl -fsS -o /dev/null "$u"; done

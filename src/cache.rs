@@ -30,8 +30,7 @@ pub struct Rendered {
     pub gzip: Bytes,
     /// Strong ETag, quoted.
     pub etag: String,
-    /// HTTP date of the newest item change.
-    pub last_modified: String,
+    /// The newest item change (sent as an HTTP date in Last-Modified).
     pub last_modified_at: DateTime<Utc>,
     /// The same two values as ready-made header values, so a request builds nothing.
     pub etag_header: warp::http::HeaderValue,
@@ -113,7 +112,6 @@ pub fn render_channel(
         gzip: gzip(&body),
         body: Bytes::from(body),
         etag,
-        last_modified,
         last_modified_at: meta.updated,
         format,
         items: view.len(),

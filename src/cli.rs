@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt;
 
 use crate::app::{App, AppState};
-use crate::config::{Config, ConfigError, SourceConfig};
+use crate::config::{Config, ConfigError, SourceConfig, SourceKind};
 use crate::fetch::{Conditional, FetchOutcome};
 use crate::model::Article;
 use crate::normalize::chinese::{self, Script};
@@ -445,94 +445,66 @@ async fn extract(
         .unwrap_or_default();
     let fetcher = crate::fetch::Fetcher::new(fetch_cfg)?;
     let now = Utc::now();
-    let (articles, script) = if let Some(src) = config.as_ref().and_then(|c| c.sources.get(target))
-    {
-        let cfg = config.as_ref().expect("checked above");
-        let script = script.unwrap_or_else(|| {
-            cfg.channels
-                .values()
-                .find(|c| c.sources.contains(&src.id))
-                .map(|c| c.script)
-                .unwrap_or_default()
-        });
-        let dir = tempfile_dir()?;
-        let store = crate::store::Store::open(&dir.join("scratch.sled"))?;
-        let ctx = RefreshCtx {
-            fetcher: fetcher.clone(),
-            store,
-            poll: cfg.poll.clone(),
-        };
-        let doc = match fetcher
-            .get(src.url.as_str(), &Conditional::default())
-            .await?
-        {
-            FetchOutcome::Fetched(d) => d,
-            FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
-        };
-        let collected = refresh::collect(&ctx, src, &doc, |_| false, now).await?;
-        let _ = std::fs::remove_dir_all(&dir);
-        (collected.articles, script)
-    } else {
-        let url = if target.contains("://") {
-            target.to_string()
-        } else {
+    // A configured source as it is; a URL or file as an ad-hoc source whose kind is sniffed
+    // from the document. Both then go through the same reading code as the daemon.
+    let configured = config.as_ref().and_then(|c| c.sources.get(target));
+    let url = match configured {
+        Some(src) => src.url.clone(),
+        None if target.contains("://") => {
+            url::Url::parse(target).with_context(|| format!("{target:?} is not a valid URL"))?
+        }
+        None => {
             let p = std::fs::canonicalize(target)
                 .with_context(|| format!("{target:?} is neither a source id, a URL nor a file"))?;
             url::Url::from_file_path(&p)
                 .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", p.display()))?
-                .to_string()
-        };
-        let doc = match fetcher.get(&url, &Conditional::default()).await? {
-            FetchOutcome::Fetched(d) => d,
-            FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
-        };
-        let decoded = crate::decode::decode(&doc.body, doc.content_type.as_deref());
-        let tz = config
-            .as_ref()
-            .and_then(|c| c.sources.values().next().map(|s| s.timezone))
-            .unwrap_or(chrono_tz::Asia::Shanghai);
-        let articles: Vec<Article> = if crate::parse::looks_like_feed(&decoded.text) {
-            let parsed = crate::parse::parse_feed(&decoded.text, Some(&doc.final_url))?;
-            let sctx = crate::normalize::SourceContext {
-                source_id: "extract",
-                timezone: tz,
-                base_url: &doc.final_url,
-            };
-            parsed
-                .entries
-                .into_iter()
-                .filter_map(|e| crate::normalize::normalize(e, &sctx, now))
-                .collect()
-        } else {
-            let entry = crate::extract::extract_article(
-                &decoded.text,
-                &doc.final_url,
-                &Default::default(),
-            )?;
-            let sctx = crate::normalize::SourceContext {
-                source_id: "extract",
-                timezone: tz,
-                base_url: &doc.final_url,
-            };
-            crate::normalize::normalize(entry, &sctx, now)
-                .into_iter()
-                .collect()
-        };
-        (articles, script.unwrap_or(Script::Keep))
+        }
     };
-    let json: Vec<_> = articles.iter().map(|a| extract_json(a, script)).collect();
+    let doc = match fetcher.get(url.as_str(), &Conditional::default()).await? {
+        FetchOutcome::Fetched(d) => d,
+        FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
+    };
+    let (src, script) = match configured {
+        Some(src) => {
+            let channel_script = config
+                .as_ref()
+                .and_then(|c| c.channels.values().find(|c| c.sources.contains(&src.id)))
+                .map(|c| c.script)
+                .unwrap_or_default();
+            (src.clone(), script.unwrap_or(channel_script))
+        }
+        None => {
+            let text = crate::decode::decode(&doc.body, doc.content_type.as_deref()).text;
+            let kind = if crate::parse::looks_like_feed(&text) {
+                SourceKind::Feed
+            } else {
+                SourceKind::Html
+            };
+            let timezone = config
+                .as_ref()
+                .and_then(|c| c.sources.values().next().map(|s| s.timezone))
+                .unwrap_or(chrono_tz::Asia::Shanghai);
+            let src = SourceConfig {
+                id: "extract".into(),
+                url,
+                kind: Some(kind),
+                interval: std::time::Duration::from_secs(1800),
+                timezone,
+                html: None,
+                max_items: usize::MAX,
+                max_age: None,
+            };
+            (src, script.unwrap_or(Script::Keep))
+        }
+    };
+    let collected = refresh::collect(&fetcher, &src, &doc, |_| false, now).await?;
+    let json: Vec<_> = collected
+        .articles
+        .iter()
+        .map(|a| extract_json(a, script))
+        .collect();
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "feedloom-extract-{}-{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 async fn render(path: &std::path::Path, channel: &str, format: Format) -> anyhow::Result<ExitCode> {

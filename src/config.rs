@@ -616,8 +616,6 @@ fn validate_source(
         },
         max_items: positive(&h.max_items, 20, "html.max_items", p),
     });
-    // kind = "html" without an [html] table: the page itself is one article.
-    let _ = span;
     Some(SourceConfig {
         id: id.to_string(),
         url: url?,

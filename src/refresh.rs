@@ -31,6 +31,9 @@ pub enum RefreshError {
     Extract(#[from] ExtractError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A blocking-pool task did not complete (it panicked or the runtime is shutting down).
+    #[error("internal task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// How a refresh ended.
@@ -287,12 +290,10 @@ async fn persist_state(ctx: &RefreshCtx, id: &str, state: &SourceState) {
     let store = ctx.store.clone();
     let id = id.to_string();
     let st = state.clone();
-    let r = tokio::task::spawn_blocking(move || store.put_source_state(&id, &st)).await;
-    if let Ok(Err(e)) | Err(e) = r.map_err(|e| StoreError::Corrupt {
-        key: "task".into(),
-        reason: e.to_string(),
-    }) {
-        tracing::error!(error = %e, "cannot persist source state");
+    match tokio::task::spawn_blocking(move || store.put_source_state(&id, &st)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot persist source state"),
+        Err(e) => tracing::error!(error = %e, "cannot persist source state"),
     }
 }
 
@@ -343,7 +344,7 @@ async fn process(
     let store = ctx.store.clone();
     let source_id = src.id.clone();
     let known = move |url: &str| store.knows_url(&source_id, url).unwrap_or(false);
-    let collected = collect(ctx, src, &doc, known, now).await?;
+    let collected = collect(&ctx.fetcher, src, &doc, known, now).await?;
     report.article_failures = collected.article_failures;
 
     // Validators are stored only when everything the document points to was stored, so a
@@ -378,11 +379,7 @@ async fn process(
     let counts = tokio::task::spawn_blocking(move || {
         store.apply_refresh(&id, collected.articles, &st, retention, now)
     })
-    .await
-    .map_err(|e| StoreError::Corrupt {
-        key: "task".into(),
-        reason: e.to_string(),
-    })??;
+    .await??;
     state.items = counts.total;
     report.counts = counts;
     report.outcome = Outcome::Stored;
@@ -472,7 +469,7 @@ fn read_document(
 /// article pages that `known` does not recognise. Parsing, extraction and sanitizing run on the
 /// blocking pool so that polling never stalls the threads that serve feeds.
 pub async fn collect(
-    ctx: &RefreshCtx,
+    fetcher: &Fetcher,
     src: &SourceConfig,
     doc: &Fetched,
     known: impl Fn(&str) -> bool,
@@ -484,11 +481,7 @@ pub async fn collect(
         let ct = doc.content_type.clone();
         let url = doc.final_url.clone();
         tokio::task::spawn_blocking(move || read_document(&src, &body, ct.as_deref(), &url, now))
-            .await
-            .map_err(|e| StoreError::Corrupt {
-                key: "task".into(),
-                reason: e.to_string(),
-            })??
+            .await??
     };
     let links = match read {
         Document::Items(c) => return Ok(c),
@@ -501,7 +494,7 @@ pub async fn collect(
         .collect();
     let results: Vec<(String, Result<Option<Article>, String>)> = futures_util::stream::iter(todo)
         .map(|link| {
-            let fetcher = ctx.fetcher.clone();
+            let fetcher = fetcher.clone();
             let rules = html.rules.clone();
             let src = src.clone();
             async move {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -18,12 +17,6 @@ use crate::refresh::{self, RefreshReport};
 
 /// How long shutdown waits for in-flight refreshes before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A stable position in [0, 1) for a source id, used to spread first polls.
-fn spread_unit(id: &str) -> f64 {
-    let d = Sha256::digest(id.as_bytes());
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as f64 / (u32::MAX as f64 + 1.0)
-}
 
 /// When a source seen for the first time in this process is first polled: now, offset by a
 /// stable fraction of a window that grows with the number of sources (a few hundred polls a
@@ -39,7 +32,7 @@ fn first_due(
     let window = Duration::from_millis(5 * n_sources as u64)
         .min(interval)
         .min(Duration::from_secs(120));
-    let offset = window.mul_f64(spread_unit(id));
+    let offset = window.mul_f64(refresh::slot_unit(id));
     let spread = now + chrono::Duration::from_std(offset).unwrap_or_default();
     match stored_next {
         Some(t) if t > spread => t,

@@ -401,35 +401,30 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-async fn source_rows(state: &Arc<AppState>) -> Result<Vec<SourceRow>, ServeError> {
-    let cfg = state.config.load_full();
-    let st = state.clone();
-    let rows = tokio::task::spawn_blocking(move || {
-        cfg.sources
-            .values()
-            .map(|src| {
-                let s = st.source_state(src);
-                SourceRow {
-                    id: src.id.clone(),
-                    url: s.url.clone().unwrap_or_else(|| src.url.to_string()),
-                    status: s.status,
-                    last_error: s.last_error.clone(),
-                    last_poll: s.last_poll,
-                    next_poll: s.next_poll,
-                    items: s.items,
-                    consecutive_failures: s.consecutive_failures,
-                    repairs: s.repairs.clone(),
-                }
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ServeError::Internal(e.to_string()))?;
-    Ok(rows)
+/// Every configured source's row, from the in-memory states (no store access).
+fn source_rows(state: &AppState) -> Vec<SourceRow> {
+    let cfg = state.config.load();
+    cfg.sources
+        .values()
+        .map(|src| {
+            let s = state.source_state(src);
+            SourceRow {
+                id: src.id.clone(),
+                url: s.url.clone().unwrap_or_else(|| src.url.to_string()),
+                status: s.status,
+                last_error: s.last_error,
+                last_poll: s.last_poll,
+                next_poll: s.next_poll,
+                items: s.items,
+                consecutive_failures: s.consecutive_failures,
+                repairs: s.repairs,
+            }
+        })
+        .collect()
 }
 
 async fn api_sources(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
-    let rows = source_rows(state).await?;
+    let rows = source_rows(state);
     let json: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {
@@ -452,7 +447,7 @@ async fn api_sources(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeErro
 
 async fn index(state: &Arc<AppState>) -> Result<Response<Bytes>, ServeError> {
     let cfg = state.config.load_full();
-    let rows = source_rows(state).await?;
+    let rows = source_rows(state);
     // Private channels are left out entirely (no card, no autodiscovery link).
     let cards: Vec<ChannelCard> = cfg
         .channels

@@ -103,17 +103,23 @@ pub fn editors_in(line: &str) -> Option<Vec<String>> {
         return None;
     }
     let c = editor_re().captures(line)?;
-    let names: Vec<String> = c[1]
-        .split(['、', ',', '，', '/', '／', ' ', '　', ';', '；', '|'])
-        .map(|s| s.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}'))
-        .filter(|s| !s.is_empty() && s.chars().count() <= 12)
-        .map(|s| s.to_string())
+    names_in(
+        &c[1],
+        &['、', ',', '，', '/', '／', ' ', '　', ';', '；', '|'],
+        |s| s.chars().count() <= 12,
+    )
+}
+
+/// The names in a list split at `seps`, trimmed, kept when `keep` says so; `None` when none is
+/// left.
+fn names_in(list: &str, seps: &[char], keep: impl Fn(&str) -> bool) -> Option<Vec<String>> {
+    let names: Vec<String> = list
+        .split(seps)
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && keep(s))
+        .map(str::to_string)
         .collect();
-    if names.is_empty() {
-        None
-    } else {
-        Some(names)
-    }
+    (!names.is_empty()).then_some(names)
 }
 
 // `来源：陕西日报`
@@ -152,23 +158,12 @@ pub fn reporters_in(line: &str) -> Option<Vec<String>> {
         return None;
     }
     let c = byline_re().captures(line)?;
-    let names: Vec<String> = c[1]
-        .split(['、', ',', '，', ' ', '　'])
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .filter(|s| {
-            !matches!(
-                *s,
-                "报道" | "報道" | "摄影" | "攝影" | "摄" | "通讯员" | "实习生"
-            )
-        })
-        .map(|s| s.to_string())
-        .collect();
-    if names.is_empty() {
-        None
-    } else {
-        Some(names)
-    }
+    names_in(&c[1], &['、', ',', '，', ' ', '　'], |s| {
+        !matches!(
+            s,
+            "报道" | "報道" | "摄影" | "攝影" | "摄" | "通讯员" | "实习生"
+        )
+    })
 }
 
 /// A run of short items separated by `|` (an SEO link tail or a navigation bar).

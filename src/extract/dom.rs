@@ -43,6 +43,30 @@ pub struct FNode<'a> {
     pub unlikely: bool,
 }
 
+impl<'a> FNode<'a> {
+    /// A node before its counts are summed: a text node as it is, the base of an element node.
+    fn fresh(text: &'a str, parent: usize, end: usize, skip: bool) -> FNode<'a> {
+        FNode {
+            el: None,
+            text,
+            name: "",
+            parent,
+            end,
+            skip,
+            chars: 0,
+            link_chars: 0,
+            punct: 0,
+            alpha: 0,
+            links: 0,
+            imgs: 0,
+            paras: 0,
+            block_desc: false,
+            weight: 0,
+            unlikely: false,
+        }
+    }
+}
+
 /// The flat document.
 pub struct Dom<'a> {
     pub nodes: Vec<FNode<'a>>,
@@ -236,21 +260,10 @@ impl<'a> Dom<'a> {
         };
         self.nodes.push(FNode {
             el: Some(el),
-            text: "",
             name,
-            parent,
-            end: idx + 1,
-            skip,
-            chars: 0,
-            link_chars: 0,
-            punct: 0,
-            alpha: 0,
-            links: 0,
-            imgs: 0,
-            paras: 0,
-            block_desc: false,
             weight,
             unlikely,
+            ..FNode::fresh("", parent, idx + 1, skip)
         });
         if depth < 400 {
             for child in el.children() {
@@ -262,24 +275,8 @@ impl<'a> Dom<'a> {
                     }
                     Node::Text(t) => {
                         let text: &'a str = t;
-                        self.nodes.push(FNode {
-                            el: None,
-                            text,
-                            name: "",
-                            parent: idx,
-                            end: self.nodes.len() + 1,
-                            skip,
-                            chars: 0,
-                            link_chars: 0,
-                            punct: 0,
-                            alpha: 0,
-                            links: 0,
-                            imgs: 0,
-                            paras: 0,
-                            block_desc: false,
-                            weight: 0,
-                            unlikely: false,
-                        });
+                        let end = self.nodes.len() + 1;
+                        self.nodes.push(FNode::fresh(text, idx, end, skip));
                     }
                     _ => {}
                 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{client, spawn_app, Origin};
+use crate::support::{client, get_json, spawn_app, Origin};
 
 /// An RSS document with `n` items for source `s`.
 fn feed_of(s: usize, n: usize) -> String {
@@ -91,14 +91,7 @@ async fn wait_healthy(port: u16, within: Duration) -> Duration {
 }
 
 async fn sources(port: u16) -> Vec<serde_json::Value> {
-    client()
-        .get(format!("http://127.0.0.1:{port}/api/sources"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_value(get_json(format!("http://127.0.0.1:{port}/api/sources")).await).unwrap()
 }
 
 /// A small deterministic generator (no rand dependency): xorshift.
@@ -173,14 +166,8 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     // Every item is served, once.
     let mut ids = std::collections::HashSet::new();
     for c in 0..4 {
-        let feed: serde_json::Value = client()
-            .get(format!("http://127.0.0.1:{port}/feeds/c{c}.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let feed: serde_json::Value =
+            get_json(format!("http://127.0.0.1:{port}/feeds/c{c}.json")).await;
         let items = feed["items"].as_array().unwrap();
         assert_eq!(items.len(), SOURCES / 4 * ITEMS);
         for i in items {
@@ -425,14 +412,7 @@ async fn sighup_reloads_and_an_invalid_config_keeps_the_running_one() {
     signal(&child, "HUP");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sources(port).await.len(), 2, "the running config stays");
-    let feed: serde_json::Value = client()
-        .get(format!("http://127.0.0.1:{port}/feeds/c.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed: serde_json::Value = get_json(format!("http://127.0.0.1:{port}/feeds/c.json")).await;
     assert_eq!(feed["items"].as_array().unwrap().len(), 6);
     signal(&child, "TERM");
     assert!(child.wait().unwrap().success());

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{client, spawn_app, Origin};
+use crate::support::{client, get_json, spawn_app, Origin};
 
 /// Config for the three-format channel over `origin`.
 fn merged_config(origin: &Origin) -> String {
@@ -122,14 +122,7 @@ async fn three_formats_merge_and_the_shared_story_appears_once() {
         rss.contains(r#"url="http://blog.example/ep1.mp3""#) && rss.contains("audio/mpeg"),
         "{rss}"
     );
-    let json: serde_json::Value = client()
-        .get(app.url("/feeds/mixed.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json: serde_json::Value = get_json(app.url("/feeds/mixed.json")).await;
     let ep = json["items"]
         .as_array()
         .unwrap()
@@ -146,14 +139,7 @@ async fn content_is_sanitized_and_urls_absolute() {
     let origin = scenario_origin().await;
     let app = spawn_app(&merged_config(&origin)).await;
     app.wait_all_ok().await;
-    let json: serde_json::Value = client()
-        .get(app.url("/feeds/mixed.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json: serde_json::Value = get_json(app.url("/feeds/mixed.json")).await;
     let items = json["items"].as_array().unwrap();
     let all_html: String = items
         .iter()

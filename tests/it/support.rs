@@ -274,14 +274,8 @@ impl TestApp {
     }
 
     pub async fn sources(&self) -> Vec<serde_json::Value> {
-        client()
-            .get(self.url("/api/sources"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let v = get_json(self.url("/api/sources")).await;
+        serde_json::from_value(v).unwrap()
     }
 
     /// Wait until `pred` holds for `/api/sources`, or panic after `timeout`.
@@ -342,6 +336,18 @@ impl TestApp {
         let body = self.text(path).await;
         feed_rs::parser::parse(body.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e}\n{body}"))
     }
+}
+
+/// GET a URL and read its JSON body.
+pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// A client that does not ask for compression (tests look at raw bytes).
