@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -48,7 +47,6 @@ pub struct AppState {
     pub cache: FeedCache,
     /// Wakes the render worker when channels become stale.
     pub render_wakeup: tokio::sync::Notify,
-    pub started: Instant,
     /// The address the server is bound to, once it is (a derived base URL uses it).
     pub bound: Mutex<Option<SocketAddr>>,
 }
@@ -96,7 +94,6 @@ impl AppState {
             sources: Mutex::new(sources),
             cache: FeedCache::default(),
             render_wakeup: tokio::sync::Notify::new(),
-            started: Instant::now(),
             bound: Mutex::new(None),
         }))
     }

@@ -93,6 +93,10 @@ pub fn render_channel(
     limit: usize,
     version: u64,
 ) -> Result<Rendered, StoreError> {
+    // Only durable data is served: what a reader has seen must survive a crash. Refreshes write
+    // without waiting for the disk; the flush happens here, once per render batch (a no-op when
+    // nothing is pending), rather than once per refresh.
+    store.flush()?;
     let budget = aggregate::per_source_budget(channel, limit);
     let mut per_source = Vec::with_capacity(channel.sources.len());
     for s in &channel.sources {

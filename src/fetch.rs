@@ -290,10 +290,6 @@ impl Fetcher {
         })
     }
 
-    pub fn config(&self) -> &FetchConfig {
-        &self.cfg
-    }
-
     /// Fetch `url` (http, https or file), with validators from the last fetch.
     pub async fn get(&self, url: &str, cond: &Conditional) -> Result<FetchOutcome, FetchError> {
         let start = Url::parse(url).map_err(|e| FetchError::BadUrl(format!("{url}: {e}")))?;
