@@ -225,12 +225,14 @@ def toml_str(s):
 
 
 def feedloom_config(path, listen_port, store, sources, channels, concurrency=16, per_host=16,
-                    extra_poll=""):
-    """sources: list of (id, url, interval); channels: list of (id, title, [source ids], limit)."""
+                    extra_poll="", workers=None):
+    """sources: list of (id, url, interval); channels: list of (id, title, [source ids], limit).
+    workers: HTTP server threads (None: the daemon's default, one per core)."""
     lines = [
         "[server]",
         f'listen = "127.0.0.1:{listen_port}"',
         f'base_url = "http://127.0.0.1:{listen_port}"',
+        f"workers = {workers}" if workers else "",
         "",
         "[store]",
         f"path = {toml_str(store)}",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Serve benchmark (issue 6): feedloom's cached feed vs nginx serving a static copy of the same
 bytes. See bench/README.md. Environment: DURATION (s per wrk run, default 10), CONNS (64),
-THREADS (2), POLL_SOURCES (200), FEEDLOOM (binary), KEEP=1 (keep scratch files)."""
+THREADS (2), POLL_SOURCES (200), REPEAT (3), WORKERS (feedloom server threads; default: its own),
+IDLE_ONLY=1 (skip the polling cases), FEEDLOOM (binary), KEEP=1 (keep scratch files)."""
 
 import os
 import sys
@@ -15,6 +16,7 @@ DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "64"))
 THREADS = int(os.environ.get("THREADS", "2"))
 POLL_SOURCES = int(os.environ.get("POLL_SOURCES", "200"))
+WORKERS = int(os.environ.get("WORKERS", "0")) or None  # feedloom server.workers (default: cores)
 REPEAT = int(os.environ.get("REPEAT", "3"))  # idle cases: runs per server, alternating; median kept
 FL_PORT, NGX_PORT, ORIGIN = 8090, 8091, B.ORIGIN_PORT
 CHANNEL = "bench"
@@ -39,13 +41,14 @@ def main():
 
     main_src = ("main", f"http://127.0.0.1:{ORIGIN}/serve/f000.rss.xml", "1h")
     served = (CHANNEL, "Bench channel", ["main"], 100)
-    cfg_idle = B.feedloom_config(os.path.join(wd, "idle.toml"), FL_PORT, store, [main_src], [served])
+    cfg_idle = B.feedloom_config(os.path.join(wd, "idle.toml"), FL_PORT, store, [main_src], [served],
+                                 workers=WORKERS)
     poll_srcs = [(f"p{i}", f"http://127.0.0.1:{ORIGIN}/poll/{n}", "1s") for i, n in enumerate(poll_names)]
     # The polled sources feed their own channels (10 sources each), not the benchmarked one.
     poll_chans = [(f"polled{k}", f"Polled {k}", [s[0] for s in poll_srcs[k:k + 10]], 50)
                   for k in range(0, len(poll_srcs), 10)]
     cfg_poll = B.feedloom_config(os.path.join(wd, "polling.toml"), FL_PORT, store,
-                                 [main_src] + poll_srcs, [served] + poll_chans)
+                                 [main_src] + poll_srcs, [served] + poll_chans, workers=WORKERS)
 
     fl_log = os.path.join(wd, "feedloom.log")
     env = dict(os.environ, FEEDLOOM_LOG=os.environ.get("FEEDLOOM_LOG", "warn"))
@@ -115,6 +118,13 @@ def main():
             results[f"{who} {name}"] = rs[len(rs) // 2]
             spread[f"{who} {name}"] = (rs[0]["rps"], rs[-1]["rps"])
 
+    if os.environ.get("IDLE_ONLY") == "1":  # quick comparisons while tuning
+        B.stop(fl)
+        for name, _, _ in cases:
+            f, n = results[f"feedloom {name}"], results[f"nginx {name}"]
+            print(f"{name:22} feedloom {f['rps']:>9,.0f}  nginx {n['rps']:>9,.0f}  ratio {B.ratio(f['rps'], n['rps'])}"
+                  f"  p99 {f['p99']:.1f}/{n['p99']:.1f} ms  fl cpu {f['cpu']:.2f}")
+        return
     # Serve while polling: same channel, while the daemon polls POLL_SOURCES sources every 1 s.
     B.log("restarting feedloom with %d extra sources polled every 1s" % POLL_SOURCES)
     B.stop(fl)

@@ -207,8 +207,13 @@ impl AppState {
         if let Some(addr) = *self.bound.lock().expect("bound lock") {
             with_bound_base_url(&mut new, addr);
         }
-        if new.server.listen != old.server.listen || new.store.path != old.store.path {
-            tracing::warn!("[server] listen and [store] path changes take effect after a restart");
+        if new.server.listen != old.server.listen
+            || new.server.workers != old.server.workers
+            || new.store.path != old.store.path
+        {
+            tracing::warn!(
+                "[server] listen and workers and [store] path changes take effect after a restart"
+            );
         }
         let mut summary = ReloadSummary::default();
         for (id, src) in &new.sources {
@@ -341,16 +346,14 @@ impl App {
                 }
             }
         });
-        let mut server_stop = stop_rx.clone();
-        let routes = crate::server::routes(state.clone());
-        let server = tokio::spawn(
-            warp::serve(routes)
-                .incoming(listener)
-                .graceful(async move {
-                    let _ = server_stop.wait_for(|s| *s).await;
-                })
-                .run(),
-        );
+        let workers = state.config.load().server.workers;
+        let server = crate::http::start(
+            state.clone(),
+            listener.into_std().context("listening socket")?,
+            workers,
+            stop_rx.clone(),
+        )
+        .context("starting the HTTP server threads")?;
         shutdown.await;
         tracing::info!("shutting down: no new polls; waiting for in-flight refreshes");
         let _ = stop_tx.send(true);
@@ -359,14 +362,8 @@ impl App {
         }
         let _ = maintenance.await;
         let _ = renderer.await;
-        // Open connections (keep-alive readers) must not hold the process: give the server a
-        // moment to finish responses, then move on.
-        if tokio::time::timeout(std::time::Duration::from_secs(5), server)
-            .await
-            .is_err()
-        {
-            tracing::warn!("HTTP connections still open after 5s; closing");
-        }
+        // Open connections (keep-alive readers) get a moment to finish, then are closed.
+        server.join().await;
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

@@ -70,6 +70,9 @@ pub struct ServerConfig {
     pub base_url_derived: bool,
     /// Enables `POST /admin/reload` when set.
     pub admin_token: Option<String>,
+    /// HTTP server threads, each with its own event loop (like nginx workers). Fixed at start;
+    /// a reload does not change it.
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +213,7 @@ struct RawServer {
     listen: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
     admin_token: Option<String>,
+    workers: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -455,7 +459,13 @@ fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
         base_url_derived: raw.base_url.is_none(),
         base_url,
         admin_token: raw.admin_token.clone().filter(|t| !t.is_empty()),
+        workers: positive(&raw.workers, default_workers(), "server.workers", p),
     }
+}
+
+/// One server thread per core, as nginx's `worker_processes auto`.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn positive(v: &Option<Spanned<i64>>, default: usize, what: &str, p: &mut Problems) -> usize {
@@ -778,6 +788,19 @@ script = "simplified"
         assert_eq!(c.channels["c"].limit, 50);
         assert_eq!(c.channels["c"].script, Script::Simplified);
         assert_eq!(c.store.path, PathBuf::from("/tmp/x/data/feedloom.sled"));
+        assert!(c.server.workers >= 1, "one HTTP worker per core by default");
+    }
+
+    #[test]
+    fn server_workers_is_a_positive_count() {
+        let ok = Config::parse("[server]\nworkers = 3\n", Path::new("/tmp/x/config.toml")).unwrap();
+        assert_eq!(ok.server.workers, 3);
+        let p = problems("[server]\nworkers = 0\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message.contains("server.workers must be at least 1"),
+            "{p:?}"
+        );
     }
 
     #[test]

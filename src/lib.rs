@@ -13,6 +13,7 @@ pub mod config;
 pub mod decode;
 pub mod extract;
 pub mod fetch;
+pub mod http;
 pub mod model;
 pub mod normalize;
 pub mod opml;

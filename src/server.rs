@@ -1,9 +1,8 @@
-//! HTTP: one warp filter hands every request to [`handle`], which routes by path. Feeds are
+//! HTTP routes: every request ends in [`respond`], which routes by path. Feeds are
 //! answered from the rendered cache (no parsing, no store scan, no rendering when nothing
 //! changed). Errors become statuses in one place: [`ServeError::into_response`].
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,10 +58,9 @@ impl ServeError {
     }
 }
 
-/// The single filter that serves everything.
-pub fn routes(
-    state: Arc<AppState>,
-) -> impl Filter<Extract = (Response<Bytes>,), Error = Infallible> + Clone + Send + Sync + 'static {
+/// The warp filter for every request that does not take the feed fast path (see
+/// [`crate::http`]); it answers through the same [`respond`].
+pub fn routes(state: Arc<AppState>) -> Routes {
     warp::method()
         .and(warp::path::full())
         // The raw query, parsed only by the routes that read it (most requests have none).
@@ -75,25 +73,40 @@ pub fn routes(
              raw_query: String,
              headers: HeaderMap,
              state: Arc<AppState>| async move {
-                let query: HashMap<String, String> = if raw_query.is_empty() {
-                    HashMap::new()
-                } else {
-                    url::form_urlencoded::parse(raw_query.as_bytes())
-                        .into_owned()
-                        .collect()
-                };
-                let started = Instant::now();
-                let route = route_index(path.as_str());
-                let resp = match handle(&state, &method, path.as_str(), &query, &headers).await {
-                    Ok(r) => r,
-                    Err(e) => e.into_response(),
-                };
-                let m = serve_metrics();
-                m.requests[route][status_index(resp.status())].increment(1);
-                m.seconds[route].record(started.elapsed().as_secs_f64());
-                resp
+                respond(&state, &method, path.as_str(), &raw_query, &headers).await
             },
         )
+        .boxed()
+}
+
+/// The filter's type, boxed so that the listener can name it (only the slow routes use it).
+pub type Routes = warp::filters::BoxedFilter<(Response<Bytes>,)>;
+
+/// Answer one request (any route), counting it in the request metrics.
+pub async fn respond(
+    state: &Arc<AppState>,
+    method: &Method,
+    path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+) -> Response<Bytes> {
+    let query: HashMap<String, String> = if raw_query.is_empty() {
+        HashMap::new()
+    } else {
+        url::form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect()
+    };
+    let started = Instant::now();
+    let route = route_index(path);
+    let resp = match handle(state, method, path, &query, headers).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let m = serve_metrics();
+    m.requests[route][status_index(resp.status())].increment(1);
+    m.seconds[route].record(started.elapsed().as_secs_f64());
+    resp
 }
 
 const ROUTES: [&str; 8] = [

@@ -521,3 +521,57 @@ async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
     signal(&child, "TERM");
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn open_connections_do_not_hold_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = Origin::start().await;
+    origin.put("/f.xml", feed_of(3, 2), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nworkers = 2\n[store]\npath = \"{}\"\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
+        dir.path().join("store.sled").display(),
+        origin.url("/f.xml")
+    );
+    std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
+    let mut child = start_daemon(dir.path());
+    wait_healthy(port, Duration::from_secs(10)).await;
+
+    // An idle keep-alive reader that got its answer, and a client stuck half-way through its
+    // request head.
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    idle.write_all(b"GET /feeds/c.atom HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &buf[..n.min(80)]
+    );
+    let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stuck
+        .write_all(b"GET /feeds/c.atom HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let asked = std::time::Instant::now();
+    signal(&child, "TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(9), "shutdown took {took:?}");
+    // The idle connection was closed by the daemon, not left dangling.
+    let n = idle.read(&mut buf).await.unwrap_or(0);
+    assert_eq!(n, 0, "the idle connection should be closed");
+    drop(stuck);
+}

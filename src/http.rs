@@ -1,0 +1,207 @@
+//! The HTTP listener. `server.workers` threads each run a single-threaded tokio runtime with its
+//! own accept loop on the shared listening socket, as nginx workers do: a connection lives on one
+//! thread from accept to close, so answering it needs no cross-thread wake-up or work stealing.
+//! Feed requests (`GET`/`HEAD /feeds/…`, the hot path readers poll) are answered on that thread
+//! from the rendered cache; every other route goes to the warp filter ([`crate::server::routes`])
+//! on the main runtime, where polling, reloads and page building live, so a slow status page
+//! never holds a feed answer back.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::TcpListener as StdListener;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::service::{service_fn, Service};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::watch;
+
+use crate::app::AppState;
+
+/// How long open connections get to finish their answers once the daemon stops.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// The running server threads.
+pub struct Workers {
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Everything a connection needs to answer the routes that are not the feed fast path.
+#[derive(Clone)]
+struct SlowPath {
+    main: tokio::runtime::Handle,
+    warp: WarpFn,
+}
+
+/// The warp filter as a function from request head to a whole answer (warp's service type
+/// cannot be named).
+type WarpFn = Arc<
+    dyn Fn(Request<Empty<Bytes>>) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+fn warp_fn(state: Arc<AppState>) -> WarpFn {
+    let service = TowerToHyperService::new(warp::service(crate::server::routes(state)));
+    Arc::new(move |req| {
+        let answer = service.call(req);
+        Box::pin(async move {
+            let resp = answer.await.unwrap_or_else(|e| match e {});
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(body) => Response::from_parts(parts, Full::new(body.to_bytes())),
+                Err(e) => internal(&e.to_string()),
+            }
+        })
+    })
+}
+
+/// Start `workers` server threads on `listener`. They stop accepting when `stop` turns true and
+/// give open connections [`GRACE`] to finish.
+pub fn start(
+    state: Arc<AppState>,
+    listener: StdListener,
+    workers: usize,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<Workers> {
+    listener.set_nonblocking(true)?;
+    let slow = SlowPath {
+        main: tokio::runtime::Handle::current(),
+        warp: warp_fn(state.clone()),
+    };
+    let mut threads = Vec::with_capacity(workers);
+    for n in 0..workers.max(1) {
+        let listener = listener.try_clone()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (state, slow, stop) = (state.clone(), slow.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("feedloom-http-{n}"))
+            .spawn(move || runtime.block_on(accept_loop(listener, state, slow, stop)))?;
+        threads.push(thread);
+    }
+    Ok(Workers { threads })
+}
+
+impl Workers {
+    /// Wait for every server thread to finish (each bounds its own wait by [`GRACE`]).
+    pub async fn join(self) {
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                if t.join().is_err() {
+                    tracing::error!("an HTTP server thread panicked");
+                }
+            }
+        })
+        .await;
+    }
+}
+
+async fn accept_loop(
+    listener: StdListener,
+    state: Arc<AppState>,
+    slow: SlowPath,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot register the listening socket");
+            return;
+        }
+    };
+    let graceful = GracefulShutdown::new();
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
+    loop {
+        let (io, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(pair) => pair,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        // Answers are written whole; waiting for more data to coalesce only adds latency.
+        let _ = io.set_nodelay(true);
+        let (state, slow) = (state.clone(), slow.clone());
+        let service = service_fn(move |req| {
+            let (state, slow) = (state.clone(), slow.clone());
+            async move { Ok::<_, Infallible>(answer(state, slow, req).await) }
+        });
+        let conn =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP connections still open after {GRACE:?}; closing");
+    }
+}
+
+/// Errors from `accept` that concern one connection only, or a lack of file descriptors, which
+/// frees up as connections close: wait a moment then go on (as hyper's old server did).
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; pausing 1s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+async fn answer(
+    state: Arc<AppState>,
+    slow: SlowPath,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, _body) = req.into_parts();
+    let feed = parts.uri.path().starts_with("/feeds/")
+        && (parts.method == Method::GET || parts.method == Method::HEAD);
+    if feed {
+        let resp = crate::server::respond(
+            &state,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+        .await;
+        return resp.map(Full::new);
+    }
+    // No route reads a request body; the warp filter gets the head only.
+    let req = Request::from_parts(parts, Empty::<Bytes>::new());
+    match slow.main.spawn((slow.warp)(req)).await {
+        Ok(resp) => resp,
+        Err(e) => internal(&e.to_string()),
+    }
+}
+
+fn internal(why: &str) -> Response<Full<Bytes>> {
+    tracing::error!(error = why, "request failed");
+    let mut r = Response::new(Full::new(Bytes::from_static(b"internal error\n")));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
