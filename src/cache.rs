@@ -114,7 +114,7 @@ pub fn render_channel(
         last_modified_header: warp::http::HeaderValue::from_str(&last_modified)
             .expect("an HTTP date is a valid header value"),
         gzip: gzip(&body),
-        body: Bytes::from(body),
+        body: crate::sendfile::file_backed(body),
         etag,
         last_modified_at: meta.updated,
         format,

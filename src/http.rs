@@ -140,8 +140,10 @@ async fn accept_loop(
             let (state, slow) = (state.clone(), slow.clone());
             async move { Ok::<_, Infallible>(answer(state, slow, req).await) }
         });
-        let conn =
-            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+            TokioIo::new(crate::sendfile::SendfileStream::new(io)),
+            service,
+        );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

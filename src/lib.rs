@@ -22,5 +22,6 @@ pub mod parse;
 pub mod refresh;
 pub mod render;
 pub mod scheduler;
+pub mod sendfile;
 pub mod server;
 pub mod store;

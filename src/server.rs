@@ -198,10 +198,14 @@ async fn handle(
         "/" if read => index(state).await?,
         "/opml" if read => opml(state),
         "/healthz" if read => healthz(state).await?,
-        "/metrics" if read => text(
-            "text/plain; version=0.0.4; charset=utf-8",
-            crate::app::metrics_handle().render(),
-        ),
+        "/metrics" if read => {
+            metrics::counter!("feedloom_http_sendfile_bytes_total")
+                .absolute(crate::sendfile::sent_bytes());
+            text(
+                "text/plain; version=0.0.4; charset=utf-8",
+                crate::app::metrics_handle().render(),
+            )
+        }
         "/api/sources" if read => api_sources(state).await?,
         "/admin/reload" if method == Method::POST => admin_reload(state, headers).await?,
         "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" => {

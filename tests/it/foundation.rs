@@ -384,3 +384,75 @@ async fn restart_with_origin_gone_still_serves_every_item() {
     );
     app.stop().await;
 }
+
+/// Large feeds leave through `sendfile` from an in-memory file (src/sendfile.rs): the bytes must
+/// be exactly the rendered ones, for many readers at once, next to HEAD and gzip answers.
+#[tokio::test]
+async fn large_feeds_are_sent_intact_from_memory_files() {
+    let origin = Origin::start().await;
+    let items: String = (0..100)
+        .map(|i| {
+            format!(
+                "<item><title>Story {i}</title><link>http://example.com/s/{i}</link>\
+                 <pubDate>Tue, 0{} Dec 2025 10:{:02}:00 GMT</pubDate>\
+                 <description>{}</description></item>",
+                1 + i % 9,
+                i % 60,
+                format!("Paragraph {i} of a long story. ").repeat(20)
+            )
+        })
+        .collect();
+    origin.put(
+        "/big.xml",
+        format!("<rss version=\"2.0\"><channel><title>Big</title><link>http://example.com/</link>{items}</channel></rss>"),
+        "application/rss+xml",
+    );
+    let app = spawn_app(&format!(
+        "[sources.big]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.big]\ntitle = \"Big\"\nlimit = 100\nsources = [\"big\"]\n",
+        origin.url("/big.xml")
+    ))
+    .await;
+    app.wait_all_ok().await;
+    let sent_before = sendfile_bytes(&app).await;
+    let c = client();
+    let url = app.url("/feeds/big.atom");
+    let reference = c
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reference.headers()["content-encoding"], "gzip");
+    let gz = reference.bytes().await.unwrap();
+    let mut plain_ref = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain_ref).unwrap();
+    assert!(plain_ref.len() > 32 * 1024, "{} bytes", plain_ref.len());
+    let gets = (0..40).map(|_| {
+        let (c, url) = (c.clone(), url.clone());
+        tokio::spawn(async move { c.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    for g in gets {
+        assert!(
+            g.await.unwrap()[..] == plain_ref[..],
+            "a plain answer differs"
+        );
+    }
+    let head = c.head(&url).send().await.unwrap();
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        plain_ref.len().to_string()
+    );
+    let sent = sendfile_bytes(&app).await - sent_before;
+    assert!(
+        sent >= 40 * plain_ref.len() as u64,
+        "only {sent} bytes went by sendfile"
+    );
+    app.stop().await;
+}
+
+async fn sendfile_bytes(app: &crate::support::TestApp) -> u64 {
+    let m = app.text("/metrics").await;
+    m.lines()
+        .find_map(|l| l.strip_prefix("feedloom_http_sendfile_bytes_total "))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
