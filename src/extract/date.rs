@@ -193,9 +193,90 @@ pub fn parse_machine_date(s: &str) -> Option<FoundDate> {
     })
 }
 
+fn clock_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?:^|[^0-9])(\d{1,2})\s*[:：]\s*(\d{2})(?::\d{2})?\s*([AaPp]\.?[Mm]\.?)?(?:[^0-9]|$)",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// `machine` (an exact time) re-expressed in the offset the page displays it in, when
+/// `displayed` — the text a `<time datetime>` element shows — reads as the same instant on a
+/// different clock: `<time datetime="2022-02-06T12:48:06+00:00">06/02/2022 - 13:48</time>` is
+/// 13:48:06+01:00. The instant never changes; readers get the site's local time, as printed.
+pub fn in_displayed_offset(machine: FoundDate, displayed: &str) -> Option<FoundDate> {
+    let RawDate::Exact(m) = machine.date else {
+        return None;
+    };
+    if !machine.has_time {
+        return None;
+    }
+    let c = clock_re().captures(displayed)?;
+    let mut hour: i64 = c[1].parse().ok()?;
+    let minute: i64 = c[2].parse().ok()?;
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    if let Some(ampm) = c.get(3) {
+        let pm = ampm.as_str().starts_with(['P', 'p']);
+        if hour > 12 || hour == 0 {
+            return None;
+        }
+        hour = hour % 12 + if pm { 12 } else { 0 };
+    }
+    use chrono::Timelike;
+    let shown = hour * 60 + minute;
+    let machine_clock = i64::from(m.hour() * 60 + m.minute());
+    // The clock difference, taken in (-12 h, +14 h]: the range of real UTC offsets.
+    let mut delta = (shown - machine_clock).rem_euclid(24 * 60);
+    if delta > 14 * 60 {
+        delta -= 24 * 60;
+    }
+    if delta == 0 || delta % 15 != 0 {
+        return None;
+    }
+    let offset = i64::from(m.offset().local_minus_utc()) + delta * 60;
+    if offset.abs() > 14 * 3600 {
+        return None;
+    }
+    let offset = FixedOffset::east_opt(offset as i32)?;
+    Some(FoundDate {
+        date: RawDate::Exact(m.with_timezone(&offset)),
+        has_time: true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn displayed_offsets() {
+        let m = parse_machine_date("2022-02-06T12:48:06+00:00").unwrap();
+        let shown = in_displayed_offset(m, "06/02/2022 - 13:48").unwrap();
+        assert_eq!(
+            shown.date,
+            RawDate::Exact(DateTime::parse_from_rfc3339("2022-02-06T13:48:06+01:00").unwrap())
+        );
+        // Same clock: nothing to change. No clock shown: nothing known.
+        assert_eq!(in_displayed_offset(m, "6 Feb 2022, 12:48"), None);
+        assert_eq!(in_displayed_offset(m, "6 February 2022"), None);
+        // Across midnight and with AM/PM: 23:30Z shown as 7:30 AM is +08:00.
+        let late = parse_machine_date("2021-12-28T23:30:00Z").unwrap();
+        let cn = in_displayed_offset(late, "December 29, 7:30 AM").unwrap();
+        assert_eq!(
+            cn.date,
+            RawDate::Exact(DateTime::parse_from_rfc3339("2021-12-29T07:30:00+08:00").unwrap())
+        );
+        // A clock that is no time zone's (a 7-minute difference) is not an offset.
+        assert_eq!(in_displayed_offset(m, "12:55"), None);
+        // A day-only machine date has no clock to compare.
+        let day = parse_machine_date("2022-02-06").unwrap();
+        assert_eq!(in_displayed_offset(day, "13:48"), None);
+    }
 
     fn local(s: &str) -> RawDate {
         RawDate::Local(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap())

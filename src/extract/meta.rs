@@ -5,8 +5,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::date::{find_date, parse_machine_date, FoundDate};
+use super::date::{find_date, in_displayed_offset, parse_machine_date, FoundDate};
 use super::dom::{is_block, push_collapsed, Dom};
+use crate::model::RawDate;
 
 /// `<meta>` name/property/itemprop (lower-case) → content, in document order.
 pub struct Metas(pub Vec<(String, String)>);
@@ -338,8 +339,25 @@ pub fn machine_dates(
         (Some(x), _) => Some(x),
         (None, y) => y,
     };
-    let published = pick(pick(published, ld_pub), time_el);
+    let published = pick(pick(published, ld_pub), time_el).map(|p| displayed(dom, p));
     (published, updated.or(ld_mod))
+}
+
+/// `published` in the offset the page shows it in, when a `<time>` element with the same
+/// instant displays another clock (a UTC datetime shown as local time).
+fn displayed(dom: &Dom, published: FoundDate) -> FoundDate {
+    let RawDate::Exact(p) = published.date else {
+        return published;
+    };
+    dom.special_elements("time")
+        .filter(|t| {
+            t.value()
+                .attr("datetime")
+                .and_then(parse_machine_date)
+                .is_some_and(|d| matches!(d.date, RawDate::Exact(x) if x == p))
+        })
+        .find_map(|t| in_displayed_offset(published, &t.text().collect::<String>()))
+        .unwrap_or(published)
 }
 
 /// The first dated line among `lines`, and its position.
