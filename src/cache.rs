@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -45,6 +46,16 @@ pub struct Rendered {
 /// The three renders of one channel, indexed by [`format_index`].
 type Renders = [Option<Arc<Rendered>>; 3];
 
+/// Channel id → its version counter.
+type VersionCounters = HashMap<String, Arc<AtomicU64>>;
+
+/// One channel in the lock-free map: its renders and its version counter.
+#[derive(Clone)]
+struct Slot {
+    renders: Renders,
+    version: Arc<AtomicU64>,
+}
+
 fn format_index(f: Format) -> usize {
     match f {
         Format::Rss => 0,
@@ -66,14 +77,16 @@ pub struct ChannelInfo {
 
 #[derive(Default)]
 pub struct FeedCache {
-    /// Default-limit renders: the hot path, read without locks.
-    main: ArcSwap<HashMap<String, Renders>>,
+    /// Default-limit renders and each channel's version counter: the hot path, read without
+    /// locks.
+    main: ArcSwap<HashMap<String, Slot>>,
     /// Renders for other `?limit=` values.
     by_limit: Mutex<HashMap<(String, Format, usize), Arc<Rendered>>>,
     /// Serializes writers of `main` (readers never wait).
     write: Mutex<()>,
-    /// Channel versions (absent = 0) and the channels changed since the worker last ran.
-    versions: Mutex<(HashMap<String, u64>, HashSet<String>)>,
+    /// Channel version counters (absent = 0) and the channels changed since the worker last
+    /// ran. A counter is shared with the channel's [`Slot`], so readers check it without a lock.
+    versions: Mutex<(VersionCounters, HashSet<String>)>,
     info: Mutex<HashMap<String, ChannelInfo>>,
 }
 
@@ -128,26 +141,44 @@ impl FeedCache {
     /// The cached render of `channel` in `format`, whether current or not.
     pub fn get(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
         // Looked up by &str: a hit allocates nothing.
-        self.main.load().get(channel)?[format_index(format)].clone()
+        self.main.load().get(channel)?.renders[format_index(format)].clone()
     }
 
     /// The channel's current version.
     pub fn version(&self, channel: &str) -> u64 {
         let v = self.versions.lock().expect("versions lock");
-        v.0.get(channel).copied().unwrap_or(0)
+        v.0.get(channel).map_or(0, |c| c.load(Ordering::Acquire))
     }
 
-    /// The cached render if it is current.
+    /// The version counter of `channel`, created at 0 if the channel has none yet.
+    fn counter(&self, channel: &str) -> Arc<AtomicU64> {
+        let mut v = self.versions.lock().expect("versions lock");
+        v.0.entry(channel.to_string()).or_default().clone()
+    }
+
+    /// The cached render if it is current. Takes no lock (this is every feed request).
     pub fn get_current(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
-        let r = self.get(channel, format)?;
-        (r.version == self.version(channel)).then_some(r)
+        let main = self.main.load();
+        let slot = main.get(channel)?;
+        let r = slot.renders[format_index(format)].clone()?;
+        (r.version == slot.version.load(Ordering::Acquire)).then_some(r)
+    }
+
+    /// The channel's slot in `map`, made (sharing its version counter) if missing.
+    fn slot_in<'m>(&self, map: &'m mut HashMap<String, Slot>, channel: &str) -> &'m mut Slot {
+        map.entry(channel.to_string()).or_insert_with(|| Slot {
+            renders: Renders::default(),
+            version: self.counter(channel),
+        })
     }
 
     /// Record that `channels` changed: their renders are stale from now on.
     pub fn mark_dirty(&self, channels: &[String]) {
         let mut v = self.versions.lock().expect("versions lock");
         for c in channels {
-            *v.0.entry(c.clone()).or_insert(0) += 1;
+            v.0.entry(c.clone())
+                .or_default()
+                .fetch_add(1, Ordering::AcqRel);
             v.1.insert(c.clone());
         }
     }
@@ -183,9 +214,9 @@ impl FeedCache {
                 newest: r.newest,
             },
         );
-        let mut map: HashMap<String, Renders> = (**self.main.load()).clone();
+        let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
         let slot = format_index(r.format);
-        map.entry(channel.to_string()).or_default()[slot] = Some(r);
+        self.slot_in(&mut map, channel).renders[slot] = Some(r);
         self.main.store(Arc::new(map));
     }
 
@@ -216,7 +247,12 @@ impl FeedCache {
                 continue;
             };
             let version = self.version(id);
-            let cached = self.main.load().get(id).cloned().unwrap_or_default();
+            let cached = self
+                .main
+                .load()
+                .get(id)
+                .map(|s| s.renders.clone())
+                .unwrap_or_default();
             let wanted: Vec<Format> = Format::ALL
                 .into_iter()
                 .filter(|f| cached[format_index(*f)].is_some())
@@ -246,13 +282,13 @@ impl FeedCache {
             }
         }
         let _w = self.write.lock().expect("cache write lock");
-        let mut map: HashMap<String, Renders> = (**self.main.load()).clone();
+        let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
         // Channels removed from the config disappear from the cache too.
         map.retain(|c, _| config.channels.contains_key(c));
         for (id, r) in fresh {
             if r.version == self.version(&id) {
                 let slot = format_index(r.format);
-                map.entry(id).or_default()[slot] = Some(r);
+                self.slot_in(&mut map, &id).renders[slot] = Some(r);
             }
         }
         self.main.store(Arc::new(map));

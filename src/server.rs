@@ -325,7 +325,9 @@ async fn feed(
 ) -> Result<Response<Bytes>, ServeError> {
     let (id, ext) = name.rsplit_once('.').ok_or(ServeError::NotFound)?;
     let format = Format::from_extension(ext).ok_or(ServeError::NotFound)?;
-    let cfg = state.config.load_full();
+    // A guard, not a counted clone: two HTTP threads bumping one reference count per request
+    // would fight over its cache line.
+    let cfg = state.config.load();
     let ch = cfg.channels.get(id).ok_or(ServeError::NotFound)?;
     // A private channel is indistinguishable from a missing one without its token.
     if !authorized(ch, query, headers) {
