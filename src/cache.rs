@@ -90,10 +90,10 @@ pub struct FeedCache {
     info: Mutex<HashMap<String, ChannelInfo>>,
 }
 
-fn gzip(bytes: &[u8]) -> Bytes {
+fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(bytes).expect("writing to a Vec cannot fail");
-    Bytes::from(enc.finish().expect("writing to a Vec cannot fail"))
+    enc.finish().expect("writing to a Vec cannot fail")
 }
 
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
@@ -121,13 +121,22 @@ pub fn render_channel(
     let etag = format!("\"{}\"", crate::normalize::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();
     let last_modified = meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    // The default-limit renders are the ones readers poll: those are sent from in-memory files
+    // (zero-copy). Renders for other `?limit=` values are rarer and would only hold descriptors.
+    let keep = |b: Vec<u8>| {
+        if limit == channel.limit {
+            crate::sendfile::file_backed(b)
+        } else {
+            Bytes::from(b)
+        }
+    };
     Ok(Rendered {
         etag_header: warp::http::HeaderValue::from_str(&etag)
             .expect("hex digest in quotes is a valid header value"),
         last_modified_header: warp::http::HeaderValue::from_str(&last_modified)
             .expect("an HTTP date is a valid header value"),
-        gzip: gzip(&body),
-        body: crate::sendfile::file_backed(body),
+        gzip: keep(gzip(&body)),
+        body: keep(body),
         etag,
         last_modified_at: meta.updated,
         format,

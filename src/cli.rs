@@ -303,6 +303,7 @@ async fn selector_warnings(c: &Config) -> Vec<String> {
 
 async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    raise_fd_limit();
     let app = App::build(config).await?;
     tracing::info!(addr = %app.addr(), "feedloom serving on http://{}/", app.addr());
     #[cfg(unix)]
@@ -323,6 +324,29 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raise the soft limit on open descriptors to the hard one (as Go's runtime and nginx's
+/// `worker_rlimit_nofile` do): every reader connection and every zero-copy feed body holds one,
+/// and the usual soft default of 1024 is a few hundred readers.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+                let was = lim.rlim_cur;
+                lim.rlim_cur = lim.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                    tracing::debug!(from = was, to = lim.rlim_max, "raised the open-file limit");
+                }
+            }
+        }
+    }
 }
 
 /// Resolves on the first SIGINT or SIGTERM; a second one exits at once.

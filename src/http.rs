@@ -85,7 +85,12 @@ pub fn start(
         let (state, slow, stop) = (state.clone(), slow.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name(format!("feedloom-http-{n}"))
-            .spawn(move || runtime.block_on(accept_loop(listener, state, slow, stop)))?;
+            .spawn(move || {
+                runtime.block_on(accept_loop(listener, state, slow, stop));
+                // Renders started by a cache miss run on this runtime's blocking pool; do not
+                // wait for them past the grace period (dropping the runtime would wait forever).
+                runtime.shutdown_timeout(GRACE);
+            })?;
         threads.push(thread);
     }
     Ok(Workers { threads })
@@ -135,10 +140,15 @@ async fn accept_loop(
         };
         // Answers are written whole; waiting for more data to coalesce only adds latency.
         let _ = io.set_nodelay(true);
-        let (state, slow) = (state.clone(), slow.clone());
+        // One context per connection: its reference count is touched by this thread only,
+        // instead of every request bumping counts shared by all workers.
+        let ctx = Arc::new(Ctx {
+            state: state.clone(),
+            slow: slow.clone(),
+        });
         let service = service_fn(move |req| {
-            let (state, slow) = (state.clone(), slow.clone());
-            async move { Ok::<_, Infallible>(answer(state, slow, req).await) }
+            let ctx = ctx.clone();
+            async move { Ok::<_, Infallible>(answer(&ctx, req).await) }
         });
         let conn = hyper::server::conn::http1::Builder::new().serve_connection(
             TokioIo::new(crate::sendfile::SendfileStream::new(io)),
@@ -174,17 +184,19 @@ async fn accept_error(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-async fn answer(
+/// What a connection needs to answer its requests.
+struct Ctx {
     state: Arc<AppState>,
     slow: SlowPath,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+}
+
+async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, _body) = req.into_parts();
     let feed = parts.uri.path().starts_with("/feeds/")
         && (parts.method == Method::GET || parts.method == Method::HEAD);
     if feed {
         let resp = crate::server::respond(
-            &state,
+            &ctx.state,
             &parts.method,
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
@@ -195,7 +207,7 @@ async fn answer(
     }
     // No route reads a request body; the warp filter gets the head only.
     let req = Request::from_parts(parts, Empty::<Bytes>::new());
-    match slow.main.spawn((slow.warp)(req)).await {
+    match ctx.slow.main.spawn((ctx.slow.warp)(req)).await {
         Ok(resp) => resp,
         Err(e) => internal(&e.to_string()),
     }

@@ -15,7 +15,7 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -25,8 +25,25 @@ use tokio::net::TcpStream;
 /// Bodies smaller than this are copied: below it a second system call costs more than the copy.
 pub const MIN_FILE_BACKED: usize = 16 * 1024;
 
+/// At most this many bodies are file-backed at once: each holds a descriptor, and descriptors
+/// must remain for connections. Past it, bodies are simply copied.
+pub const MAX_FILES: usize = 1024;
+
 /// Bytes sent with `sendfile` since start (exported as `feedloom_http_sendfile_bytes_total`).
 static SENT: AtomicU64 = AtomicU64::new(0);
+
+/// File-backed bodies alive now.
+static FILES: AtomicUsize = AtomicUsize::new(0);
+
+/// Set when the kernel refuses memfd_create or sendfile (sandboxes may): from then on every
+/// body is copied as before, instead of failing connections.
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+fn disable(why: &io::Error) {
+    if !DISABLED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(error = %why, "zero-copy sends unavailable; copying feed bodies instead");
+    }
+}
 
 /// Bytes sent from files so far.
 pub fn sent_bytes() -> u64 {
@@ -36,7 +53,10 @@ pub fn sent_bytes() -> u64 {
 /// `body` as `Bytes`, also backed by an in-memory file when it is large enough and the platform
 /// allows (otherwise just the bytes).
 pub fn file_backed(body: Vec<u8>) -> Bytes {
-    if body.len() < MIN_FILE_BACKED {
+    if body.len() < MIN_FILE_BACKED
+        || DISABLED.load(Ordering::Relaxed)
+        || FILES.load(Ordering::Relaxed) >= MAX_FILES
+    {
         return Bytes::from(body);
     }
     imp::file_backed(body)
@@ -87,19 +107,26 @@ impl AsyncWrite for SendfileStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match imp::find(bufs) {
-            None => Pin::new(&mut self.stream).poll_write_vectored(cx, bufs),
-            Some(found) => {
-                let (sent, from_file) = std::task::ready!(imp::poll_send(
-                    &self.stream,
-                    cx,
-                    &bufs[..found.index],
-                    &found
-                ))?;
+        let Some(found) = imp::find(bufs) else {
+            return Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        };
+        match std::task::ready!(imp::poll_send(
+            &self.stream,
+            cx,
+            &bufs[..found.index],
+            &found
+        )) {
+            Ok((sent, from_file)) => {
                 self.from_file += from_file as u64;
                 SENT.fetch_add(from_file as u64, Ordering::Relaxed);
                 Poll::Ready(Ok(sent))
             }
+            // Nothing was sent: refused by the kernel, not by the peer. Copy from now on.
+            Err(e) if imp::unsupported(&e) => {
+                disable(&e);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+            }
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 
@@ -120,18 +147,19 @@ impl AsyncWrite for SendfileStream {
 mod imp {
     use std::collections::BTreeMap;
     use std::io::{self, IoSlice, Write};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::sync::{Arc, RwLock};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::sync::atomic::Ordering;
+    use std::sync::RwLock;
     use std::task::{ready, Context, Poll};
 
     use bytes::Bytes;
     use tokio::io::Interest;
     use tokio::net::TcpStream;
 
-    use super::MIN_FILE_BACKED;
+    use super::{disable, FILES, MIN_FILE_BACKED};
 
     /// Start address of each file-backed body → (its length, its file).
-    static REGISTRY: RwLock<BTreeMap<usize, (usize, Arc<OwnedFd>)>> = RwLock::new(BTreeMap::new());
+    static REGISTRY: RwLock<BTreeMap<usize, (usize, OwnedFd)>> = RwLock::new(BTreeMap::new());
 
     /// Holds a body's bytes; while it exists, the bytes' addresses are registered.
     struct Owner {
@@ -146,19 +174,25 @@ mod imp {
 
     impl Drop for Owner {
         fn drop(&mut self) {
-            let mut r = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-            r.remove(&(self.data.as_ptr() as usize));
+            let removed = REGISTRY
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(self.data.as_ptr() as usize));
+            // The descriptor closes here, after the lock is released.
+            drop(removed);
+            FILES.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
     pub(super) fn file_backed(body: Vec<u8>) -> Bytes {
         let file = match memfd(&body) {
-            Ok(f) => Arc::new(f),
+            Ok(f) => f,
             Err(e) => {
-                tracing::debug!(error = %e, "no in-memory file for a body; it will be copied");
+                disable(&e);
                 return Bytes::from(body);
             }
         };
+        FILES.fetch_add(1, Ordering::Relaxed);
         let (start, len) = (body.as_ptr() as usize, body.len());
         // Registered before the owner exists, so that its drop always finds the entry. The
         // heap buffer does not move when the Vec moves into the owner.
@@ -182,6 +216,14 @@ mod imp {
         Ok(OwnedFd::from(file))
     }
 
+    /// Errors by which the kernel (or a sandbox) refuses the zero-copy calls themselves.
+    pub(super) fn unsupported(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM)
+        )
+    }
+
     /// Whether a body starting at `addr` is registered (for tests).
     #[cfg(test)]
     pub(super) fn registered(addr: usize) -> bool {
@@ -195,7 +237,9 @@ mod imp {
     pub(super) struct Found {
         /// Position of the body's slice in the buffers.
         pub index: usize,
-        file: Arc<OwnedFd>,
+        /// Borrowed: the slice being written keeps its body, hence the registry entry and
+        /// the open file, alive for the whole send.
+        file: RawFd,
         /// Where the slice starts in the file, and its length.
         offset: usize,
         len: usize,
@@ -214,7 +258,7 @@ mod imp {
         }
         Some(Found {
             index,
-            file: file.clone(),
+            file: file.as_raw_fd(),
             offset: addr - start,
             len: slice.len(),
         })
@@ -259,9 +303,10 @@ mod imp {
             }
         }
         let mut offset = found.offset as libc::off_t;
-        // SAFETY: both descriptors are open for the duration of the call (`found` holds the
-        // file); the kernel writes only `offset`.
-        let n = unsafe { libc::sendfile(sock, found.file.as_raw_fd(), &mut offset, found.len) };
+        // SAFETY: both descriptors are open for the duration of the call (the caller's slice
+        // keeps the body, so its registry entry and file, alive); the kernel writes only
+        // `offset`.
+        let n = unsafe { libc::sendfile(sock, found.file, &mut offset, found.len) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return if sent > 0 { Ok((sent, 0)) } else { Err(e) };
@@ -288,6 +333,10 @@ mod imp {
 
     pub(super) fn find(_: &[IoSlice<'_>]) -> Option<Found> {
         None
+    }
+
+    pub(super) fn unsupported(_: &io::Error) -> bool {
+        false
     }
 
     pub(super) fn poll_send(
