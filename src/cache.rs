@@ -97,7 +97,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
-/// async workers.
+/// async workers. `zero_copy`: the render will be cached for readers, so large bodies get an
+/// in-memory file for `sendfile` (see [`crate::sendfile`]).
 pub fn render_channel(
     store: &Store,
     channel: &ChannelConfig,
@@ -105,6 +106,7 @@ pub fn render_channel(
     format: Format,
     limit: usize,
     version: u64,
+    zero_copy: bool,
 ) -> Result<Rendered, StoreError> {
     // Only durable data is served: what a reader has seen must survive a crash. Refreshes write
     // without waiting for the disk; the flush happens here, once per render batch (a no-op when
@@ -121,10 +123,11 @@ pub fn render_channel(
     let etag = format!("\"{}\"", crate::normalize::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();
     let last_modified = meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    // The default-limit renders are the ones readers poll: those are sent from in-memory files
-    // (zero-copy). Renders for other `?limit=` values are rarer and would only hold descriptors.
+    // Renders kept for readers of the default limit are sent from in-memory files (zero-copy);
+    // renders for other `?limit=` values, or made only for the index figures, would only cost
+    // a file each.
     let keep = |b: Vec<u8>| {
-        if limit == channel.limit {
+        if zero_copy {
             crate::sendfile::file_backed(b)
         } else {
             Bytes::from(b)
@@ -273,7 +276,9 @@ impl FeedCache {
                 wanted.clone()
             };
             for f in formats {
-                match render_channel(store, ch, &config.server.base_url, f, ch.limit, version) {
+                let served = wanted.contains(&f);
+                let base = &config.server.base_url;
+                match render_channel(store, ch, base, f, ch.limit, version, served) {
                     Ok(r) => {
                         self.set_info(
                             id,

@@ -541,7 +541,7 @@ async fn render(path: &std::path::Path, channel: &str, format: Format) -> anyhow
     let base = state.config.load().server.base_url.clone();
     let st = state.clone();
     let r = tokio::task::spawn_blocking(move || {
-        crate::cache::render_channel(&st.store, &ch, &base, format, ch.limit, 0)
+        crate::cache::render_channel(&st.store, &ch, &base, format, ch.limit, 0, false)
     })
     .await??;
     use std::io::Write;

@@ -133,18 +133,33 @@ pub fn slot_unit(id: &str) -> f64 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as f64 / (u32::MAX as f64 + 1.0)
 }
 
-/// How far (seconds, at most ±10% of the interval) to move the next poll toward the source's
-/// own slot in the interval (a stable offset derived from its id). Sources that start together
-/// (thousands after a restart) drift apart until each polls at its slot, so polls spread evenly
-/// over the interval instead of coming in bursts; once there, the interval is kept exactly.
+/// Where `id`'s slot falls, as a fraction of the interval, counted from `now`: 0 means its slot
+/// is now, 0.5 half an interval from now. Slots are fixed on the wall clock (phase
+/// `slot_unit(id) × interval` after each multiple of the interval since the epoch), so they do not
+/// depend on when the daemon started.
+pub fn slot_ahead(id: &str, interval_secs: f64, now: DateTime<Utc>) -> f64 {
+    if interval_secs <= 0.0 {
+        return 0.0;
+    }
+    let t = now.timestamp_millis() as f64 / 1000.0;
+    let phase = slot_unit(id) * interval_secs;
+    (phase - t).rem_euclid(interval_secs) / interval_secs
+}
+
+/// How far (seconds) to move the next poll from `now + interval` so that it lands on the
+/// source's own slot: the first slot at least 0.9 × interval from now. A source on its slot keeps
+/// its interval exactly; one off its slot (after start-up or a failure) is moved there in a
+/// single step — at most 10% sooner, or later by less than an interval, once — so polls of
+/// thousands of sources stay spread evenly over the interval instead of coming in waves.
 fn slot_shift(id: &str, interval_secs: f64, now: DateTime<Utc>) -> f64 {
     if interval_secs <= 0.0 {
         return 0.0;
     }
-    let target = now.timestamp_millis() as f64 / 1000.0 + interval_secs;
-    let phase = slot_unit(id) * interval_secs;
-    let aligned = ((target - phase) / interval_secs).round() * interval_secs + phase;
-    (aligned - target).clamp(-0.1 * interval_secs, 0.1 * interval_secs)
+    let earliest = 0.9 * interval_secs;
+    let until_slot = slot_ahead(id, interval_secs, now) * interval_secs;
+    // Slots come every interval: the first one at or after `earliest`.
+    let k = ((earliest - until_slot) / interval_secs).ceil().max(0.0);
+    until_slot + k * interval_secs - interval_secs
 }
 
 /// When to poll next after a success: the interval moved by at most ±10% toward the source's
@@ -564,22 +579,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polls_converge_to_spread_slots_within_ten_percent() {
+    fn polls_land_on_their_slots_in_one_step() {
         let interval = 600.0;
         let start = Utc::now();
+        // 200 sources polled at the same moment (a start-up burst).
         let mut times: Vec<DateTime<Utc>> = vec![start; 200];
-        for _ in 0..8 {
+        for cycle in 0..3 {
             for (i, t) in times.iter_mut().enumerate() {
                 let shift = slot_shift(&format!("s{i}"), interval, *t);
-                assert!(shift.abs() <= 60.0 + 1e-9, "{shift}");
+                // Never more than 10% sooner; later by less than one interval.
+                assert!((-60.0 - 1e-6..540.0 + 1e-6).contains(&shift), "{shift}");
+                if cycle > 0 {
+                    // Once on its slot, a source keeps its interval (to the millisecond).
+                    assert!(shift.abs() < 0.01, "cycle {cycle}: shift {shift}");
+                }
                 *t += chrono::Duration::milliseconds(((interval + shift) * 1000.0) as i64);
             }
         }
-        // After a few cycles the 200 sources (started together) occupy the whole interval.
+        // The 200 sources now occupy the whole interval, each at its own slot.
         let mut phases: Vec<f64> = times
             .iter()
             .map(|t| (t.timestamp_millis() as f64 / 1000.0).rem_euclid(interval))
             .collect();
+        for (i, p) in phases.iter().enumerate() {
+            let want = slot_unit(&format!("s{i}")) * interval;
+            let off = (p - want).abs();
+            assert!(off < 0.01 || (interval - off) < 0.01, "{p} vs slot {want}");
+        }
         phases.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let widest_gap = phases.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         assert!(

@@ -18,9 +18,10 @@ use crate::refresh::{self, RefreshReport};
 /// How long shutdown waits for in-flight refreshes before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// When a source seen for the first time in this process is first polled: now, offset by a
-/// stable fraction of a window that grows with the number of sources (a few hundred polls a
-/// second at most at start), and no sooner than a stored `next_poll` from before a restart
+/// When a source seen for the first time in this process is first polled: within a window that
+/// grows with the number of sources (a few hundred polls a second at most at start), in the
+/// order of the sources' slots from now (so that the second polls, which land on the slots,
+/// follow one another evenly), and no sooner than a stored `next_poll` from before a restart
 /// (politeness survives restarts).
 fn first_due(
     id: &str,
@@ -32,7 +33,7 @@ fn first_due(
     let window = Duration::from_millis(5 * n_sources as u64)
         .min(interval)
         .min(Duration::from_secs(120));
-    let offset = window.mul_f64(refresh::slot_unit(id));
+    let offset = window.mul_f64(refresh::slot_ahead(id, interval.as_secs_f64(), now));
     let spread = now + chrono::Duration::from_std(offset).unwrap_or_default();
     match stored_next {
         Some(t) if t > spread => t,

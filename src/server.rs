@@ -358,7 +358,8 @@ async fn feed(
             let ch = ch.clone();
             let base = cfg.server.base_url.clone();
             let r = tokio::task::spawn_blocking(move || {
-                render_channel(&st.store, &ch, &base, format, limit, version)
+                let zero_copy = limit == ch.limit;
+                render_channel(&st.store, &ch, &base, format, limit, version, zero_copy)
             })
             .await
             .map_err(|e| ServeError::Internal(e.to_string()))?
