@@ -75,6 +75,15 @@ pub struct ChannelInfo {
     pub newest: Option<DateTime<Utc>>,
 }
 
+impl From<&Rendered> for ChannelInfo {
+    fn from(r: &Rendered) -> ChannelInfo {
+        ChannelInfo {
+            items: r.items,
+            newest: r.newest,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct FeedCache {
     /// Default-limit renders and each channel's version counter: the hot path, read without
@@ -97,7 +106,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
-/// async workers. `zero_copy`: the render will be cached for readers, so large bodies get an
+/// async workers. What it read may not be on disk yet: callers flush the store before they
+/// publish the result (see [`render_durable`] and [`FeedCache::refresh_channels`]). `zero_copy`: the render will be cached for readers, so large bodies get an
 /// in-memory file for `sendfile` (see [`crate::sendfile`]).
 pub fn render_channel(
     store: &Store,
@@ -108,10 +118,6 @@ pub fn render_channel(
     version: u64,
     zero_copy: bool,
 ) -> Result<Rendered, StoreError> {
-    // Only durable data is served: what a reader has seen must survive a crash. Refreshes write
-    // without waiting for the disk; the flush happens here, once per render batch (a no-op when
-    // nothing is pending), rather than once per refresh.
-    store.flush()?;
     let budget = aggregate::per_source_budget(channel, limit);
     let mut per_source = Vec::with_capacity(channel.sources.len());
     for s in &channel.sources {
@@ -149,13 +155,24 @@ pub fn render_channel(
     })
 }
 
-impl FeedCache {
-    /// The cached render of `channel` in `format`, whether current or not.
-    pub fn get(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
-        // Looked up by &str: a hit allocates nothing.
-        self.main.load().get(channel)?.renders[format_index(format)].clone()
-    }
+/// [`render_channel`], then the store flushed, so that the render holds only durable data: what
+/// a reader has seen must survive a crash. Refreshes write without waiting for the disk; the
+/// flush comes after reading and before serving (a no-op when nothing is pending).
+pub fn render_durable(
+    store: &Store,
+    channel: &ChannelConfig,
+    base_url: &str,
+    format: Format,
+    limit: usize,
+    version: u64,
+    zero_copy: bool,
+) -> Result<Rendered, StoreError> {
+    let r = render_channel(store, channel, base_url, format, limit, version, zero_copy)?;
+    store.flush()?;
+    Ok(r)
+}
 
+impl FeedCache {
     /// The channel's current version.
     pub fn version(&self, channel: &str) -> u64 {
         let v = self.versions.lock().expect("versions lock");
@@ -219,13 +236,7 @@ impl FeedCache {
         if r.version != self.version(channel) {
             return;
         }
-        self.set_info(
-            channel,
-            ChannelInfo {
-                items: r.items,
-                newest: r.newest,
-            },
-        );
+        self.set_info(channel, ChannelInfo::from(&*r));
         let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
         let slot = format_index(r.format);
         self.slot_in(&mut map, channel).renders[slot] = Some(r);
@@ -254,6 +265,7 @@ impl FeedCache {
     /// and refresh the index figures; formats nobody asked for stay unrendered. Blocking.
     pub fn refresh_channels(&self, store: &Store, config: &Config, channels: &[String]) {
         let mut fresh = Vec::new();
+        let mut infos = Vec::new();
         for id in channels {
             let Some(ch) = config.channels.get(id) else {
                 continue;
@@ -280,20 +292,25 @@ impl FeedCache {
                 let base = &config.server.base_url;
                 match render_channel(store, ch, base, f, ch.limit, version, served) {
                     Ok(r) => {
-                        self.set_info(
-                            id,
-                            ChannelInfo {
-                                items: r.items,
-                                newest: r.newest,
-                            },
-                        );
-                        if wanted.contains(&f) {
+                        infos.push((id, ChannelInfo::from(&r)));
+                        if served {
                             fresh.push((id.clone(), Arc::new(r)));
                         }
                     }
                     Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
                 }
             }
+        }
+        // One flush for the whole batch, after every read and before anything is published:
+        // nothing is served before it is on disk.
+        if let Err(e) = store.flush() {
+            tracing::error!(error = %e, "cannot flush the store; channels not re-rendered");
+            // Still stale: the render worker tries again at the next change.
+            self.mark_dirty(channels);
+            return;
+        }
+        for (id, info) in infos {
+            self.set_info(id, info);
         }
         let _w = self.write.lock().expect("cache write lock");
         let mut map: HashMap<String, Slot> = (**self.main.load()).clone();

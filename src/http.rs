@@ -33,9 +33,11 @@ pub struct Workers {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-/// Everything a connection needs to answer the routes that are not the feed fast path.
-#[derive(Clone)]
-struct SlowPath {
+/// What a server thread's connections need to answer requests. One per thread: its reference
+/// count is touched by that thread only, never bumped by all workers on every request.
+struct Ctx {
+    state: Arc<AppState>,
+    /// The main runtime, where every route but the feed fast path is answered.
     main: tokio::runtime::Handle,
     warp: WarpFn,
 }
@@ -72,21 +74,24 @@ pub fn start(
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<Workers> {
     listener.set_nonblocking(true)?;
-    let slow = SlowPath {
-        main: tokio::runtime::Handle::current(),
-        warp: warp_fn(state.clone()),
-    };
+    let main = tokio::runtime::Handle::current();
+    let warp = warp_fn(state.clone());
     let mut threads = Vec::with_capacity(workers);
     for n in 0..workers.max(1) {
         let listener = listener.try_clone()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (state, slow, stop) = (state.clone(), slow.clone(), stop.clone());
+        let ctx = Arc::new(Ctx {
+            state: state.clone(),
+            main: main.clone(),
+            warp: warp.clone(),
+        });
+        let stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name(format!("feedloom-http-{n}"))
             .spawn(move || {
-                runtime.block_on(accept_loop(listener, state, slow, stop));
+                runtime.block_on(accept_loop(listener, ctx, stop));
                 // Renders started by a cache miss run on this runtime's blocking pool; do not
                 // wait for them past the grace period (dropping the runtime would wait forever).
                 runtime.shutdown_timeout(GRACE);
@@ -111,12 +116,7 @@ impl Workers {
     }
 }
 
-async fn accept_loop(
-    listener: StdListener,
-    state: Arc<AppState>,
-    slow: SlowPath,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn accept_loop(listener: StdListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -140,12 +140,7 @@ async fn accept_loop(
         };
         // Answers are written whole; waiting for more data to coalesce only adds latency.
         let _ = io.set_nodelay(true);
-        // One context per connection: its reference count is touched by this thread only,
-        // instead of every request bumping counts shared by all workers.
-        let ctx = Arc::new(Ctx {
-            state: state.clone(),
-            slow: slow.clone(),
-        });
+        let ctx = ctx.clone();
         let service = service_fn(move |req| {
             let ctx = ctx.clone();
             async move { Ok::<_, Infallible>(answer(&ctx, req).await) }
@@ -184,12 +179,6 @@ async fn accept_error(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// What a connection needs to answer its requests.
-struct Ctx {
-    state: Arc<AppState>,
-    slow: SlowPath,
-}
-
 async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, _body) = req.into_parts();
     let feed = parts.uri.path().starts_with("/feeds/")
@@ -207,7 +196,7 @@ async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     }
     // No route reads a request body; the warp filter gets the head only.
     let req = Request::from_parts(parts, Empty::<Bytes>::new());
-    match ctx.slow.main.spawn((ctx.slow.warp)(req)).await {
+    match ctx.main.spawn((ctx.warp)(req)).await {
         Ok(resp) => resp,
         Err(e) => internal(&e.to_string()),
     }

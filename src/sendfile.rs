@@ -107,7 +107,13 @@ impl AsyncWrite for SendfileStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let Some(found) = imp::find(bufs) else {
+        // Once zero-copy is off, bodies that already have a file are copied too.
+        let found = if DISABLED.load(Ordering::Relaxed) {
+            None
+        } else {
+            imp::find(bufs)
+        };
+        let Some(found) = found else {
             return Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         };
         match std::task::ready!(imp::poll_send(

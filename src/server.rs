@@ -12,7 +12,7 @@ use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::Filter;
 
 use crate::app::AppState;
-use crate::cache::{render_channel, Rendered};
+use crate::cache::{render_durable, Rendered};
 use crate::config::ChannelConfig;
 use crate::pages::{self, ChannelCard, SourceRow};
 use crate::render::Format;
@@ -192,7 +192,11 @@ async fn handle(
             if !read {
                 return Err(ServeError::MethodNotAllowed);
             }
-            let name = percent_decode(&p["/feeds/".len()..]).ok_or(ServeError::NotFound)?;
+            // Channel ids may be non-ASCII, and links to them are percent-encoded. Borrowed
+            // (no allocation) when there is nothing to decode, as for most requests.
+            let name = percent_encoding::percent_decode_str(&p["/feeds/".len()..])
+                .decode_utf8()
+                .map_err(|_| ServeError::NotFound)?;
             feed(state, &name, query, headers).await?
         }
         "/" if read => index(state).await?,
@@ -218,27 +222,6 @@ async fn handle(
     } else {
         resp
     })
-}
-
-/// Decode `%XX` escapes (channel ids may be non-ASCII, and links to them are percent-encoded).
-fn percent_decode(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return Some(s.to_string());
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A HEAD answer: the GET headers (Content-Length included) without the body.
@@ -333,7 +316,6 @@ async fn feed(
     if !authorized(ch, query, headers) {
         return Err(ServeError::NotFound);
     }
-    let ch_limit = ch.limit;
     let limit = match query.get("limit") {
         None => ch.limit,
         Some(l) => l
@@ -344,7 +326,9 @@ async fn feed(
                 ServeError::BadRequest(format!("limit must be a number from 1 to 1000, not {l:?}"))
             })?,
     };
-    let cached = if limit == ch.limit {
+    // Renders of the channel's own limit are the shared, cached ones.
+    let default_limit = limit == ch.limit;
+    let cached = if default_limit {
         state.cache.get_current(id, format)
     } else {
         state.cache.get_limit(id, format, limit)
@@ -358,14 +342,13 @@ async fn feed(
             let ch = ch.clone();
             let base = cfg.server.base_url.clone();
             let r = tokio::task::spawn_blocking(move || {
-                let zero_copy = limit == ch.limit;
-                render_channel(&st.store, &ch, &base, format, limit, version, zero_copy)
+                render_durable(&st.store, &ch, &base, format, limit, version, default_limit)
             })
             .await
             .map_err(|e| ServeError::Internal(e.to_string()))?
             .map_err(|e| ServeError::Internal(e.to_string()))?;
             let r = Arc::new(r);
-            if limit == ch_limit {
+            if default_limit {
                 state.cache.put(id, r.clone());
             } else {
                 state.cache.put_limit(id, format, limit, r.clone());

@@ -75,15 +75,23 @@ pub fn find_month(text: &str) -> Option<FoundDate> {
     })
 }
 
+/// The hour on a 24-hour clock, given a 12-hour clock's `AM`/`PM` (`p.m.` too) when printed.
+fn to_24h(hour: u32, am_pm: Option<&str>) -> u32 {
+    match am_pm
+        .and_then(|s| s.chars().next())
+        .map(|c| c.to_ascii_lowercase())
+    {
+        Some('p') if hour < 12 => hour + 12,
+        Some('a') if hour == 12 => 0,
+        _ => hour,
+    }
+}
+
 fn find_us(text: &str) -> Option<(usize, FoundDate)> {
     let c = us_re().captures(text)?;
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let (mo, d, y, mut h, mi) = (num(1)?, num(2)?, num(3)?, num(4)?, num(5)?);
-    match c.get(7).map(|m| m.as_str().to_ascii_lowercase()) {
-        Some(ref p) if p == "pm" && h < 12 => h += 12,
-        Some(ref p) if p == "am" && h == 12 => h = 0,
-        _ => {}
-    }
+    let (mo, d, y, mi) = (num(1)?, num(2)?, num(3)?, num(5)?);
+    let h = to_24h(num(4)?, c.get(7).map(|m| m.as_str()));
     let day = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
     let t = NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0))?;
     Some((
@@ -208,24 +216,15 @@ fn clock_re() -> &'static Regex {
 /// different clock: `<time datetime="2022-02-06T12:48:06+00:00">06/02/2022 - 13:48</time>` is
 /// 13:48:06+01:00. The instant never changes; readers get the site's local time, as printed.
 pub fn in_displayed_offset(machine: FoundDate, displayed: &str) -> Option<FoundDate> {
+    // Only an exact time has a clock to compare (a day-only date is never `Exact`).
     let RawDate::Exact(m) = machine.date else {
         return None;
     };
-    if !machine.has_time {
-        return None;
-    }
     let c = clock_re().captures(displayed)?;
-    let mut hour: i64 = c[1].parse().ok()?;
+    let hour = i64::from(to_24h(c[1].parse().ok()?, c.get(3).map(|m| m.as_str())));
     let minute: i64 = c[2].parse().ok()?;
     if hour > 23 || minute > 59 {
         return None;
-    }
-    if let Some(ampm) = c.get(3) {
-        let pm = ampm.as_str().starts_with(['P', 'p']);
-        if hour > 12 || hour == 0 {
-            return None;
-        }
-        hour = hour % 12 + if pm { 12 } else { 0 };
     }
     use chrono::Timelike;
     let shown = hour * 60 + minute;
@@ -273,7 +272,7 @@ mod tests {
         );
         // A clock that is no time zone's (a 7-minute difference) is not an offset.
         assert_eq!(in_displayed_offset(m, "12:55"), None);
-        // A day-only machine date has no clock to compare.
+        // A day-only machine date (never `Exact`) has no clock to compare.
         let day = parse_machine_date("2022-02-06").unwrap();
         assert_eq!(in_displayed_offset(day, "13:48"), None);
     }

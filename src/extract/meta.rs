@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use scraper::ElementRef;
 
 use super::date::{find_date, in_displayed_offset, parse_machine_date, FoundDate};
 use super::dom::{is_block, push_collapsed, Dom};
@@ -328,10 +329,12 @@ pub fn machine_dates(
             }
         }
     }
-    let time_el = dom
+    // Every `<time datetime>` with the date it carries, parsed once.
+    let times: Vec<(ElementRef, FoundDate)> = dom
         .special_elements("time")
-        .filter_map(|t| t.value().attr("datetime"))
-        .find_map(parse_machine_date);
+        .filter_map(|t| Some((t, parse_machine_date(t.value().attr("datetime")?)?)))
+        .collect();
+    let time_el = times.first().map(|(_, d)| *d);
     let pick = |a: Option<FoundDate>, b: Option<FoundDate>| match (a, b) {
         (Some(x), Some(y)) if !x.has_time && y.has_time && x.naive_date() == y.naive_date() => {
             Some(y)
@@ -339,24 +342,20 @@ pub fn machine_dates(
         (Some(x), _) => Some(x),
         (None, y) => y,
     };
-    let published = pick(pick(published, ld_pub), time_el).map(|p| displayed(dom, p));
+    let published = pick(pick(published, ld_pub), time_el).map(|p| displayed(&times, p));
     (published, updated.or(ld_mod))
 }
 
 /// `published` in the offset the page shows it in, when a `<time>` element with the same
 /// instant displays another clock (a UTC datetime shown as local time).
-fn displayed(dom: &Dom, published: FoundDate) -> FoundDate {
+fn displayed(times: &[(ElementRef, FoundDate)], published: FoundDate) -> FoundDate {
     let RawDate::Exact(p) = published.date else {
         return published;
     };
-    dom.special_elements("time")
-        .filter(|t| {
-            t.value()
-                .attr("datetime")
-                .and_then(parse_machine_date)
-                .is_some_and(|d| matches!(d.date, RawDate::Exact(x) if x == p))
-        })
-        .find_map(|t| in_displayed_offset(published, &t.text().collect::<String>()))
+    times
+        .iter()
+        .filter(|(_, d)| matches!(d.date, RawDate::Exact(x) if x == p))
+        .find_map(|(t, _)| in_displayed_offset(published, &t.text().collect::<String>()))
         .unwrap_or(published)
 }
 

@@ -29,7 +29,7 @@ use scraper::{Html, Selector};
 use url::Url;
 
 use crate::model::{Person, RawDate, RawEntry};
-use crate::normalize::chinese::strip_pinyin_cow;
+use crate::normalize::chinese::strip_pinyin;
 
 use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
 use content::{blocks_to_html, find_content, render_blocks, resolve, Block};
@@ -325,7 +325,7 @@ pub fn extract_article(
         .map(compile)
         .collect::<Result<_, _>>()?;
 
-    let text = strip_pinyin_cow(html);
+    let text = strip_pinyin(html);
     let doc = Html::parse_document(&text);
     let mut dom = Dom::build(&doc);
     let base = base_url(

@@ -66,7 +66,9 @@ fn syllable_re() -> &'static Regex {
 }
 
 fn has_tone_mark(s: &str) -> bool {
-    s.chars().any(|c| TONE_MARKS.contains(c))
+    // The range test first: most characters of any page fall outside it.
+    s.chars()
+        .any(|c| ('\u{e0}'..='\u{1e3f}').contains(&c) && TONE_MARKS.contains(c))
 }
 
 /// Remove pinyin annotations placed after Han characters (`人民網(wǎng)` → `人民網`) and the
@@ -75,18 +77,11 @@ fn has_tone_mark(s: &str) -> bool {
 /// A parenthesized run is stripped only when it follows a Han character and either carries a
 /// tone mark or is a plausible toneless syllable of at least two letters, so `(CNN)`, `(2021)`,
 /// `(a)` and `(iPhone)` survive. Works on plain text and on HTML (markup is ASCII).
-pub fn strip_pinyin(text: &str) -> String {
-    strip_pinyin_cow(text).into_owned()
-}
-
-/// [`strip_pinyin`] without an allocation when there is nothing to strip.
-pub fn strip_pinyin_cow(text: &str) -> Cow<'_, str> {
+/// Borrowed (no allocation) when there is nothing to strip.
+pub fn strip_pinyin(text: &str) -> Cow<'_, str> {
     // Cheap pre-check: a page that carries pinyin has tone marks somewhere (toneless runs alone
     // are not enough to trigger stripping, which also keeps ordinary pages at full speed).
-    if !text
-        .chars()
-        .any(|c| ('\u{e0}'..='\u{1dc}').contains(&c) && TONE_MARKS.contains(c))
-    {
+    if !has_tone_mark(text) {
         return Cow::Borrowed(text);
     }
     let stripped = annotation_re().replace_all(text, |c: &Captures| {

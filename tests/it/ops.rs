@@ -174,7 +174,11 @@ async fn json_logs_and_no_token_in_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    assert!(Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success());
     let mut err = String::new();
     child
         .stderr
