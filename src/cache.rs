@@ -107,7 +107,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
 /// async workers. What it read may not be on disk yet: callers flush the store before they
-/// publish the result (see [`render_durable`] and [`FeedCache::refresh_channels`]). `zero_copy`: the render will be cached for readers, so large bodies get an
+/// publish the result (see [`FeedCache::refresh_channels`] and the server's miss path). `zero_copy`: the render will be cached for readers, so large bodies get an
 /// in-memory file for `sendfile` (see [`crate::sendfile`]).
 pub fn render_channel(
     store: &Store,
@@ -153,23 +153,6 @@ pub fn render_channel(
         newest,
         version,
     })
-}
-
-/// [`render_channel`], then the store flushed, so that the render holds only durable data: what
-/// a reader has seen must survive a crash. Refreshes write without waiting for the disk; the
-/// flush comes after reading and before serving (a no-op when nothing is pending).
-pub fn render_durable(
-    store: &Store,
-    channel: &ChannelConfig,
-    base_url: &str,
-    format: Format,
-    limit: usize,
-    version: u64,
-    zero_copy: bool,
-) -> Result<Rendered, StoreError> {
-    let r = render_channel(store, channel, base_url, format, limit, version, zero_copy)?;
-    store.flush()?;
-    Ok(r)
 }
 
 impl FeedCache {

@@ -12,7 +12,7 @@ use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::Filter;
 
 use crate::app::AppState;
-use crate::cache::{render_durable, Rendered};
+use crate::cache::{render_channel, Rendered};
 use crate::config::ChannelConfig;
 use crate::pages::{self, ChannelCard, SourceRow};
 use crate::render::Format;
@@ -342,7 +342,11 @@ async fn feed(
             let ch = ch.clone();
             let base = cfg.server.base_url.clone();
             let r = tokio::task::spawn_blocking(move || {
-                render_durable(&st.store, &ch, &base, format, limit, version, default_limit)
+                let r =
+                    render_channel(&st.store, &ch, &base, format, limit, version, default_limit)?;
+                // What a reader sees must survive a crash: flush after reading, before serving.
+                st.store.flush()?;
+                Ok::<_, crate::store::StoreError>(r)
             })
             .await
             .map_err(|e| ServeError::Internal(e.to_string()))?
