@@ -296,8 +296,11 @@ impl Store {
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
         // Index entries this batch adds or removes, so pruning sees the post-batch picture.
-        let mut added: Vec<(Vec<u8>, Option<String>)> = Vec::new();
+        let mut added: Vec<Vec<u8>> = Vec::new();
         let mut removed: std::collections::HashSet<Vec<u8>> = Default::default();
+        // The URL each written article ends up with, for pruning in the same batch.
+        let mut written_urls: std::collections::HashMap<[u8; 16], Option<String>> =
+            Default::default();
         let mut seen_ids = std::collections::HashSet::new();
 
         for mut art in articles {
@@ -355,7 +358,7 @@ impl Store {
                         batch.remove(old_ik.clone());
                         removed.insert(old_ik);
                         batch.insert(new_ik.clone(), &[] as &[u8]);
-                        added.push((new_ik, art.url.clone()));
+                        added.push(new_ik);
                     }
                     if old.url != art.url {
                         if let Some(u) = &old.url {
@@ -367,18 +370,26 @@ impl Store {
                 None => {
                     let ik = index_key(source, art.sort_time(), &art.id);
                     batch.insert(ik.clone(), &[] as &[u8]);
-                    added.push((ik, art.url.clone()));
+                    added.push(ik);
                     counts.new += 1;
                 }
             }
             if let Some(u) = &art.url {
                 batch.insert(url_key(source, u), &id_bytes(&art.id)[..]);
             }
+            written_urls.insert(id_bytes(&art.id), art.url.clone());
             batch.insert(article_key(&art.id), encode(&art));
         }
 
-        let (pruned, total) =
-            self.prune_into(&mut batch, source, &added, &removed, retention, now)?;
+        let (pruned, total) = self.prune_into(
+            &mut batch,
+            source,
+            &added,
+            &removed,
+            &written_urls,
+            retention,
+            now,
+        )?;
         counts.pruned = pruned;
         counts.total = total;
         let mut state = state.clone();
@@ -395,8 +406,9 @@ impl Store {
         &self,
         batch: &mut sled::Batch,
         source: &str,
-        added: &[(Vec<u8>, Option<String>)],
+        added: &[Vec<u8>],
         removed: &std::collections::HashSet<Vec<u8>>,
+        written_urls: &std::collections::HashMap<[u8; 16], Option<String>>,
         retention: Retention,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
@@ -407,11 +419,9 @@ impl Store {
                 keys.push(k.to_vec());
             }
         }
-        keys.extend(added.iter().map(|(k, _)| k.clone()));
+        keys.extend(added.iter().cloned());
         keys.sort();
         keys.dedup();
-        let added_urls: std::collections::HashMap<&[u8], &Option<String>> =
-            added.iter().map(|(k, u)| (k.as_slice(), u)).collect();
         let prefix_len = index_prefix(source).len();
         let cutoff = retention.max_age.map(|age| {
             let t = now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
@@ -436,10 +446,11 @@ impl Store {
             let id = hex(id_raw);
             let mut ak = vec![P_ARTICLE];
             ak.extend_from_slice(id_raw);
-            // An article added by this very batch is not in the tree yet: its URL comes from
-            // `added`.
-            let url = match added_urls.get(k.as_slice()) {
-                Some(url) => (*url).clone(),
+            // An article this very batch writes has its new URL only in the batch; the tree
+            // still holds the old one, whose URL key the batch removes. Taking the tree's would
+            // tombstone a dead key and leave the new one behind for good.
+            let url = match written_urls.get(id_raw) {
+                Some(url) => url.clone(),
                 None => match self.tree.get(&ak)? {
                     Some(v) => decode::<Article>(&ak, &v)?.url,
                     None => None,
@@ -493,8 +504,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
-        let (n, _) =
-            self.prune_into(&mut batch, source, &[], &Default::default(), retention, now)?;
+        let (n, _) = self.prune_into(
+            &mut batch,
+            source,
+            &[],
+            &Default::default(),
+            &Default::default(),
+            retention,
+            now,
+        )?;
         if n > 0 {
             self.tree.apply_batch(batch)?;
         }
@@ -656,6 +674,40 @@ mod tests {
             .apply_refresh("a", vec![art("a", 1, 1)], &st, keep, later)
             .unwrap();
         assert_eq!(c.new, 1);
+    }
+
+    #[test]
+    fn url_changed_and_pruned_in_one_batch_leaves_no_url_key_behind() {
+        let (_d, s) = open();
+        let st = SourceState::default();
+        let now = Utc::now();
+        let r = Retention {
+            max_items: 2,
+            tombstone_ttl: std::time::Duration::from_secs(86400),
+            ..Retention::default()
+        };
+        s.apply_refresh("a", vec![art("a", 1, 1)], &st, r, now)
+            .unwrap();
+        // Item 1 moves to a new URL (same guid, same date: same index key) in the refresh that
+        // also brings two newer items and so prunes it.
+        let mut moved = art("a", 1, 1);
+        moved.url = Some("http://x/1-moved".into());
+        let c = s
+            .apply_refresh(
+                "a",
+                vec![moved, art("a", 2, 2), art("a", 3, 3)],
+                &st,
+                r,
+                now,
+            )
+            .unwrap();
+        assert_eq!((c.updated, c.new, c.pruned), (1, 2, 1));
+        assert!(!s.knows_url("a", "http://x/1").unwrap());
+        assert!(s.knows_url("a", "http://x/1-moved").unwrap(), "tombstoned");
+        // Once the tombstone expires, nothing of item 1 is left.
+        let later = now + chrono::Duration::days(2);
+        assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 1);
+        assert!(!s.knows_url("a", "http://x/1-moved").unwrap());
     }
 
     #[test]
