@@ -40,6 +40,15 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+/// What a batch being built writes, so that pruning in the same batch sees the state after it:
+/// index keys added and removed, and the URL each written article ends up with (keyed by raw id).
+#[derive(Default)]
+struct Pending {
+    added: Vec<Vec<u8>>,
+    removed: std::collections::HashSet<Vec<u8>>,
+    urls: std::collections::HashMap<[u8; 16], Option<String>>,
+}
+
 /// How one refresh changed the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RefreshCounts {
@@ -296,11 +305,7 @@ impl Store {
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
         // Index entries this batch adds or removes, so pruning sees the post-batch picture.
-        let mut added: Vec<Vec<u8>> = Vec::new();
-        let mut removed: std::collections::HashSet<Vec<u8>> = Default::default();
-        // The URL each written article ends up with, for pruning in the same batch.
-        let mut written_urls: std::collections::HashMap<[u8; 16], Option<String>> =
-            Default::default();
+        let mut pending = Pending::default();
         let mut seen_ids = std::collections::HashSet::new();
 
         for mut art in articles {
@@ -356,9 +361,9 @@ impl Store {
                     let new_ik = index_key(source, art.sort_time(), &art.id);
                     if old_ik != new_ik {
                         batch.remove(old_ik.clone());
-                        removed.insert(old_ik);
+                        pending.removed.insert(old_ik);
                         batch.insert(new_ik.clone(), &[] as &[u8]);
-                        added.push(new_ik);
+                        pending.added.push(new_ik);
                     }
                     if old.url != art.url {
                         if let Some(u) = &old.url {
@@ -370,26 +375,18 @@ impl Store {
                 None => {
                     let ik = index_key(source, art.sort_time(), &art.id);
                     batch.insert(ik.clone(), &[] as &[u8]);
-                    added.push(ik);
+                    pending.added.push(ik);
                     counts.new += 1;
                 }
             }
             if let Some(u) = &art.url {
                 batch.insert(url_key(source, u), &id_bytes(&art.id)[..]);
             }
-            written_urls.insert(id_bytes(&art.id), art.url.clone());
+            pending.urls.insert(id_bytes(&art.id), art.url.clone());
             batch.insert(article_key(&art.id), encode(&art));
         }
 
-        let (pruned, total) = self.prune_into(
-            &mut batch,
-            source,
-            &added,
-            &removed,
-            &written_urls,
-            retention,
-            now,
-        )?;
+        let (pruned, total) = self.prune_into(&mut batch, source, &pending, retention, now)?;
         counts.pruned = pruned;
         counts.total = total;
         let mut state = state.clone();
@@ -406,20 +403,18 @@ impl Store {
         &self,
         batch: &mut sled::Batch,
         source: &str,
-        added: &[Vec<u8>],
-        removed: &std::collections::HashSet<Vec<u8>>,
-        written_urls: &std::collections::HashMap<[u8; 16], Option<String>>,
+        pending: &Pending,
         retention: Retention,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         for k in self.tree.scan_prefix(index_prefix(source)).keys() {
             let k = k?;
-            if !removed.contains(k.as_ref()) {
+            if !pending.removed.contains(k.as_ref()) {
                 keys.push(k.to_vec());
             }
         }
-        keys.extend(added.iter().cloned());
+        keys.extend(pending.added.iter().cloned());
         keys.sort();
         keys.dedup();
         let prefix_len = index_prefix(source).len();
@@ -449,7 +444,7 @@ impl Store {
             // An article this very batch writes has its new URL only in the batch; the tree
             // still holds the old one, whose URL key the batch removes. Taking the tree's would
             // tombstone a dead key and leave the new one behind for good.
-            let url = match written_urls.get(id_raw) {
+            let url = match pending.urls.get(id_raw) {
                 Some(url) => url.clone(),
                 None => match self.tree.get(&ak)? {
                     Some(v) => decode::<Article>(&ak, &v)?.url,
@@ -504,15 +499,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
-        let (n, _) = self.prune_into(
-            &mut batch,
-            source,
-            &[],
-            &Default::default(),
-            &Default::default(),
-            retention,
-            now,
-        )?;
+        let (n, _) = self.prune_into(&mut batch, source, &Pending::default(), retention, now)?;
         if n > 0 {
             self.tree.apply_batch(batch)?;
         }
