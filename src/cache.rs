@@ -4,7 +4,8 @@
 //! Freshness without re-rendering on every refresh: each channel has a version, bumped when a
 //! refresh changes one of its sources. A render remembers the version it was made from. A
 //! request whose cached render is current sends it; one whose render is stale (or missing)
-//! renders once and caches the result. A background worker re-renders dirty channels' cached
+//! renders once and caches the result, and readers arriving meanwhile wait for that render
+//! rather than making their own. A background worker re-renders dirty channels' cached
 //! formats in batches, at most a few times a second, so that readers rarely wait and a channel
 //! whose sources all change at once is rendered once, not once per source. Formats nobody asked
 //! for are never rendered.
@@ -97,6 +98,23 @@ pub struct FeedCache {
     /// ran. A counter is shared with the channel's [`Slot`], so readers check it without a lock.
     versions: Mutex<(VersionCounters, HashSet<String>)>,
     info: Mutex<HashMap<String, ChannelInfo>>,
+    /// One gate per (channel, format, limit) being rendered for a request: concurrent misses on
+    /// one stale feed wait for a single render instead of each rendering it (a popular channel
+    /// that just changed would otherwise cost one render per waiting reader).
+    inflight: Mutex<HashMap<FlightKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Renders made since start (requests and the render worker), for `/metrics` and tests.
+    renders: AtomicU64,
+}
+
+type FlightKey = (String, Format, usize);
+
+/// Why a feed could not be rendered for a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("render task failed: {0}")]
+    Panicked(String),
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -107,8 +125,9 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
 /// async workers. What it read may not be on disk yet: callers flush the store before they
-/// publish the result (see [`FeedCache::refresh_channels`] and the server's miss path). `zero_copy`: the render will be cached for readers, so large bodies get an
-/// in-memory file for `sendfile` (see [`crate::sendfile`]).
+/// publish the result (see [`FeedCache::refresh_channels`] and
+/// [`FeedCache::current_or_render`]). `zero_copy`: the render will be cached for readers, so
+/// large bodies get an in-memory file for `sendfile` (see [`crate::sendfile`]).
 pub fn render_channel(
     store: &Store,
     channel: &ChannelConfig,
@@ -156,6 +175,79 @@ pub fn render_channel(
 }
 
 impl FeedCache {
+    /// The current render of `ch` in `format` with `limit` items: from the cache, or rendered
+    /// now from the store (flushed before it is returned, so what a reader sees survives a
+    /// crash) and cached. Concurrent callers for the same feed share one render.
+    pub async fn current_or_render(
+        &self,
+        store: &Store,
+        ch: &ChannelConfig,
+        base_url: &str,
+        format: Format,
+        limit: usize,
+    ) -> Result<Arc<Rendered>, RenderError> {
+        let default_limit = limit == ch.limit;
+        let lookup = || {
+            if default_limit {
+                self.get_current(&ch.id, format)
+            } else {
+                self.get_limit(&ch.id, format, limit)
+            }
+        };
+        if let Some(r) = lookup() {
+            return Ok(r);
+        }
+        let key: FlightKey = (ch.id.clone(), format, limit);
+        let gate = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let result = async {
+            let _turn = gate.lock().await;
+            // Whoever held the gate before may have rendered it already.
+            if let Some(r) = lookup() {
+                return Ok(r);
+            }
+            let version = self.version(&ch.id);
+            let (store, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
+            let r = tokio::task::spawn_blocking(move || {
+                let r = render_channel(&store, &ch2, &base, format, limit, version, default_limit)?;
+                store.flush()?;
+                Ok::<_, StoreError>(r)
+            })
+            .await
+            .map_err(|e| RenderError::Panicked(e.to_string()))??;
+            self.count_render();
+            let r = Arc::new(r);
+            if default_limit {
+                self.put(&ch.id, r.clone());
+            } else {
+                self.put_limit(&ch.id, format, limit, r.clone());
+            }
+            Ok(r)
+        }
+        .await;
+        // The last one out removes the gate (the map's reference and ours are the two left).
+        let mut m = self.inflight.lock().expect("inflight lock");
+        if Arc::strong_count(&gate) <= 2 {
+            m.remove(&key);
+        }
+        result
+    }
+
+    fn count_render(&self) {
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("feedloom_renders_total").increment(1);
+    }
+
+    /// Renders made since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
     /// The channel's current version.
     pub fn version(&self, channel: &str) -> u64 {
         let v = self.versions.lock().expect("versions lock");
@@ -275,6 +367,7 @@ impl FeedCache {
                 let base = &config.server.base_url;
                 match render_channel(store, ch, base, f, ch.limit, version, served) {
                     Ok(r) => {
+                        self.count_render();
                         infos.push((id, ChannelInfo::from(&r)));
                         if served {
                             fresh.push((id.clone(), Arc::new(r)));
@@ -310,5 +403,68 @@ impl FeedCache {
             .lock()
             .expect("cache lock")
             .retain(|(c, _, _), _| config.channels.contains_key(c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn setup() -> (tempfile::TempDir, Store, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let cfg = Config::parse(
+            "[sources.a]\nurl = \"http://127.0.0.1:9/a.xml\"\n[channels.c]\nsources = [\"a\"]\n",
+            Path::new("/tmp/x/config.toml"),
+        )
+        .unwrap();
+        (dir, store, cfg)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_misses_on_a_stale_feed_render_once() {
+        let (_d, store, cfg) = setup();
+        let cache = Arc::new(FeedCache::default());
+        let ch = cfg.channels["c"].clone();
+        let base = cfg.server.base_url.clone();
+        let first = cache
+            .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+            .await
+            .unwrap();
+        assert_eq!(cache.renders(), 1);
+        // The channel changes: 64 readers arrive at once.
+        cache.mark_dirty(&["c".to_string()]);
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (cache, store, ch, base) =
+                    (cache.clone(), store.clone(), ch.clone(), base.clone());
+                tokio::spawn(async move {
+                    cache
+                        .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.unwrap();
+            assert_eq!(r.version, first.version + 1);
+        }
+        assert_eq!(cache.renders(), 2, "one render for all 64 readers");
+        // A cached current render costs nothing; other formats and limits are their own feeds.
+        cache
+            .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+            .await
+            .unwrap();
+        cache
+            .current_or_render(&store, &ch, &base, Format::Rss, 5)
+            .await
+            .unwrap();
+        assert_eq!(cache.renders(), 3);
+        assert!(
+            cache.inflight.lock().unwrap().is_empty(),
+            "gates are removed"
+        );
     }
 }

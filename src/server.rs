@@ -12,7 +12,7 @@ use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::Filter;
 
 use crate::app::AppState;
-use crate::cache::{render_channel, Rendered};
+use crate::cache::Rendered;
 use crate::config::ChannelConfig;
 use crate::pages::{self, ChannelCard, SourceRow};
 use crate::render::Format;
@@ -326,40 +326,11 @@ async fn feed(
                 ServeError::BadRequest(format!("limit must be a number from 1 to 1000, not {l:?}"))
             })?,
     };
-    // Renders of the channel's own limit are the shared, cached ones.
-    let default_limit = limit == ch.limit;
-    let cached = if default_limit {
-        state.cache.get_current(id, format)
-    } else {
-        state.cache.get_limit(id, format, limit)
-    };
-    let rendered = match cached {
-        Some(r) => r,
-        None => {
-            // Missing or stale (the channel changed since): render once, now, from the store.
-            let version = state.cache.version(id);
-            let st = state.clone();
-            let ch = ch.clone();
-            let base = cfg.server.base_url.clone();
-            let r = tokio::task::spawn_blocking(move || {
-                let r =
-                    render_channel(&st.store, &ch, &base, format, limit, version, default_limit)?;
-                // What a reader sees must survive a crash: flush after reading, before serving.
-                st.store.flush()?;
-                Ok::<_, crate::store::StoreError>(r)
-            })
-            .await
-            .map_err(|e| ServeError::Internal(e.to_string()))?
-            .map_err(|e| ServeError::Internal(e.to_string()))?;
-            let r = Arc::new(r);
-            if default_limit {
-                state.cache.put(id, r.clone());
-            } else {
-                state.cache.put_limit(id, format, limit, r.clone());
-            }
-            r
-        }
-    };
+    let rendered = state
+        .cache
+        .current_or_render(&state.store, ch, &cfg.server.base_url, format, limit)
+        .await
+        .map_err(|e| ServeError::Internal(e.to_string()))?;
     let mut resp = if not_modified(&rendered, headers) {
         let mut r = Response::new(Bytes::new());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
