@@ -3,7 +3,7 @@
 //! loops and jumps into private networks are seen, and daemon-wide plus per-host concurrency.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -164,10 +164,13 @@ impl Limits {
     }
 }
 
-/// One client for the whole daemon (one connection pool).
+/// One client for the whole daemon (one connection pool), and a guarded twin for redirects.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The same client, resolving names with [`PublicOnly`]: used for every hop after a public
+    /// source's first redirect.
+    guarded: reqwest::Client,
     cfg: Arc<FetchConfig>,
     limits: Arc<Limits>,
 }
@@ -234,6 +237,49 @@ fn any_private(mut addrs: impl Iterator<Item = IpAddr>) -> bool {
     addrs.any(is_private)
 }
 
+/// A name that resolved into loopback, private or link-local space where only public addresses
+/// may be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} resolves to the non-public address {addr}")]
+struct PrivateName {
+    name: String,
+    addr: IpAddr,
+}
+
+/// The system resolver, refusing any name with a loopback, private or link-local address.
+///
+/// [`resolves_public`] checks a redirect's target before it is followed, which gives the clear
+/// error; but the connection resolves the name again, and a name that answers differently the
+/// second time (DNS rebinding) would get past a check made only beforehand. Doing the check in
+/// the resolver the connection itself uses closes that gap.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if let Some(a) = addrs.iter().find(|a| is_private(a.ip())) {
+                return Err(Box::new(PrivateName { name, addr: a.ip() }) as _);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// True when `e` was caused by [`PublicOnly`] refusing a name.
+fn refused_as_private(e: &reqwest::Error) -> bool {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if s.is::<PrivateName>() {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
@@ -269,15 +315,22 @@ fn cache_hints(h: &HeaderMap) -> CacheHints {
 
 impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.connect_timeout)
-            // Redirects are followed by hand in `get` (permanent moves, loops, private targets).
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(cfg.per_host.max(1))
-            .build()
-            .map_err(|e| FetchError::Other(format!("cannot build HTTP client: {e}")))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(cfg.connect_timeout)
+                // Redirects are followed by hand in `get` (permanent moves, loops, private
+                // targets).
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(cfg.per_host.max(1))
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| FetchError::Other(format!("cannot build HTTP client: {e}")))
+        };
+        let client = built(builder())?;
+        let guarded = built(builder().dns_resolver(Arc::new(PublicOnly)))?;
         let limits = Arc::new(Limits {
             global: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
             per_host: cfg.per_host.max(1),
@@ -285,6 +338,7 @@ impl Fetcher {
         });
         Ok(Fetcher {
             client,
+            guarded,
             cfg: Arc::new(cfg),
             limits,
         })
@@ -336,14 +390,24 @@ impl Fetcher {
         loop {
             let host = url.host_str().unwrap_or("").to_string();
             let _permits = self.limits.acquire(&host).await;
-            let mut req = self.client.get(url.clone());
+            // After a public source's first redirect, names must resolve to public addresses
+            // when connecting, not only when the redirect was checked.
+            let guarded = hops > 0 && !start_is_local;
+            let client = if guarded { &self.guarded } else { &self.client };
+            let mut req = client.get(url.clone());
             if let Some(e) = &cond.etag {
                 req = req.header(header::IF_NONE_MATCH, e);
             }
             if let Some(lm) = &cond.last_modified {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let resp = req.send().await.map_err(|e| classify(&e))?;
+            let resp = req.send().await.map_err(|e| {
+                if guarded && refused_as_private(&e) {
+                    FetchError::PrivateRedirect(url.to_string())
+                } else {
+                    classify(&e)
+                }
+            })?;
             let status = resp.status();
             if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
                 let loc = header_str(resp.headers(), header::LOCATION).ok_or_else(|| {
@@ -526,6 +590,32 @@ mod tests {
         assert!(!any_private(
             ips(&["93.184.216.34", "2606:2800:220:1::1"]).into_iter()
         ));
+    }
+
+    #[tokio::test]
+    async fn the_guarded_client_refuses_private_names_when_connecting() {
+        // A live origin on loopback: the plain client reaches it by name, the guarded one must
+        // refuse to connect even though nothing checked the URL beforehand.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            }
+        });
+        let f = Fetcher::new(FetchConfig::default()).unwrap();
+        let url = format!("http://localhost:{port}/");
+        let plain = f.client.get(&url).send().await.unwrap();
+        assert_eq!(plain.status(), 200);
+        let e = f.guarded.get(&url).send().await.unwrap_err();
+        assert!(refused_as_private(&e), "{e:?}");
     }
 
     #[tokio::test]
