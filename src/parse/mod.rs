@@ -66,22 +66,18 @@ pub fn parse_feed(text: &str, base_url: Option<&str>) -> Result<ParsedFeed, Pars
             "an XML document whose root is <{root}>, not rss/feed/RDF"
         ))),
         Sniff::Json => parse_json(text.trim_start_matches(is_skippable), doc_base.as_ref()),
-        Sniff::Feed { body, root_base } => {
-            if let Some(why) = doctype_of(text).and_then(dangerous_entities) {
+        Sniff::Feed {
+            body,
+            root_base,
+            doctype,
+        } => {
+            if let Some(why) = doctype.and_then(dangerous_entities) {
                 return Err(ParseError::Malformed(why));
             }
             let root_base = join(doc_base.as_ref(), root_base);
             parse_xml(body, doc_base.as_ref(), root_base)
         }
     }
-}
-
-/// The DOCTYPE declaration (with its internal subset), when the prolog has one.
-fn doctype_of(text: &str) -> Option<&str> {
-    let head = &text[..text.len().min(64 * 1024)];
-    let start = head.find("<!DOCTYPE").or_else(|| head.find("<!doctype"))?;
-    let end = doctype_end(&text[start..]).unwrap_or(text.len() - start);
-    Some(&text[start..start + end])
 }
 
 /// Entity declarations a feed never needs and an attacker does: entities defined through other
@@ -141,10 +137,11 @@ enum Sniff<'a> {
         root: String,
     },
     /// An XML feed; `body` is the text without the XML declaration, `root_base` the root
-    /// element's `xml:base`.
+    /// element's `xml:base`, `doctype` the prolog's DOCTYPE declaration with its internal subset.
     Feed {
         body: &'a str,
         root_base: Option<String>,
+        doctype: Option<&'a str>,
     },
 }
 
@@ -166,6 +163,7 @@ fn sniff(text: &str) -> Sniff<'_> {
     let mut rest = t;
     let mut body = t;
     let mut html_doctype = false;
+    let mut doctype = None;
     loop {
         rest = rest.trim_start_matches(is_skippable);
         if rest.starts_with("<?") {
@@ -189,6 +187,11 @@ fn sniff(text: &str) -> Sniff<'_> {
             let Some(e) = doctype_end(rest) else {
                 return Sniff::Text;
             };
+            // Found here, where the prolog is walked, in any letter case: a second search for
+            // the exact spellings would miss `<!DocType` and let its entities through unchecked.
+            if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case("<!doctype") {
+                doctype = Some(&rest[..e]);
+            }
             rest = &rest[e..];
         } else {
             break;
@@ -219,6 +222,7 @@ fn sniff(text: &str) -> Sniff<'_> {
             Sniff::Feed {
                 body,
                 root_base: attr(start_tag, "xml:base").map(str::to_string),
+                doctype,
             }
         }
         _ => {
@@ -722,6 +726,20 @@ fn from_rss_enclosure(m: &feed_rs::model::MediaObject) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entity_bombs_are_refused_in_any_doctype_spelling() {
+        for decl in ["DOCTYPE", "doctype", "DocType"] {
+            let text = format!(
+                "<?xml version=\"1.0\"?>\n<!{decl} rss [<!ENTITY a \"ha\"><!ENTITY b \"&a;&a;\">]>\n\
+                 <rss version=\"2.0\"><channel><title>&b;</title></channel></rss>"
+            );
+            match parse_feed(&text, None) {
+                Err(ParseError::Malformed(why)) => assert!(why.contains("billion laughs"), "{why}"),
+                other => panic!("<!{decl}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn sniffs() {
