@@ -123,6 +123,30 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().expect("writing to a Vec cannot fail")
 }
 
+/// The `limit` articles a channel shows, newest first, from the store. Blocking.
+fn channel_articles(
+    store: &Store,
+    channel: &ChannelConfig,
+    limit: usize,
+) -> Result<Vec<crate::model::Article>, StoreError> {
+    let budget = aggregate::per_source_budget(channel, limit);
+    let mut per_source = Vec::with_capacity(channel.sources.len());
+    for s in &channel.sources {
+        per_source.push(store.newest(s, budget)?);
+    }
+    Ok(aggregate::channel_view(channel, per_source, limit))
+}
+
+/// The index figures of one channel, read from the store the way a render would read them.
+/// Blocking.
+pub fn channel_info(store: &Store, channel: &ChannelConfig) -> Result<ChannelInfo, StoreError> {
+    let view = channel_articles(store, channel, channel.limit)?;
+    Ok(ChannelInfo {
+        items: view.len(),
+        newest: view.iter().map(|a| a.sort_time()).max(),
+    })
+}
+
 /// Render one channel in one format from the store. Blocking (store reads): call it off the
 /// async workers. What it read may not be on disk yet: callers flush the store before they
 /// publish the result (see [`FeedCache::refresh_channels`] and
@@ -137,20 +161,14 @@ pub fn render_channel(
     version: u64,
     zero_copy: bool,
 ) -> Result<Rendered, StoreError> {
-    let budget = aggregate::per_source_budget(channel, limit);
-    let mut per_source = Vec::with_capacity(channel.sources.len());
-    for s in &channel.sources {
-        per_source.push(store.newest(s, budget)?);
-    }
-    let view = aggregate::channel_view(channel, per_source, limit);
+    let view = channel_articles(store, channel, limit)?;
     let meta = aggregate::feed_meta(channel, base_url, format, &view);
     let body = render::render(&meta, &view, format);
     let etag = format!("\"{}\"", crate::normalize::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();
     let last_modified = meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     // Renders kept for readers of the default limit are sent from in-memory files (zero-copy);
-    // renders for other `?limit=` values, or made only for the index figures, would only cost
-    // a file each.
+    // renders for other `?limit=` values (or for `feedloom render`) would only cost a file each.
     let keep = |b: Vec<u8>| {
         if zero_copy {
             crate::sendfile::file_backed(b)
@@ -356,22 +374,21 @@ impl FeedCache {
                 .into_iter()
                 .filter(|f| cached[format_index(*f)].is_some())
                 .collect();
-            // Atom doubles as the source of the index figures when nothing is cached.
-            let formats = if wanted.is_empty() {
-                vec![Format::Atom]
-            } else {
-                wanted.clone()
-            };
-            for f in formats {
-                let served = wanted.contains(&f);
+            // A channel nobody reads only needs its index figures: no render, gzip or digest.
+            if wanted.is_empty() {
+                match channel_info(store, ch) {
+                    Ok(info) => infos.push((id, info)),
+                    Err(e) => tracing::error!(channel = %id, error = %e, "cannot read channel"),
+                }
+                continue;
+            }
+            for f in wanted {
                 let base = &config.server.base_url;
-                match render_channel(store, ch, base, f, ch.limit, version, served) {
+                match render_channel(store, ch, base, f, ch.limit, version, true) {
                     Ok(r) => {
                         self.count_render();
                         infos.push((id, ChannelInfo::from(&r)));
-                        if served {
-                            fresh.push((id.clone(), Arc::new(r)));
-                        }
+                        fresh.push((id.clone(), Arc::new(r)));
                     }
                     Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
                 }
@@ -466,5 +483,46 @@ mod tests {
             cache.inflight.lock().unwrap().is_empty(),
             "gates are removed"
         );
+    }
+
+    #[test]
+    fn refreshing_an_unread_channel_updates_its_figures_without_rendering() {
+        let (_d, store, cfg) = setup();
+        let cache = FeedCache::default();
+        let now = Utc::now();
+        let art = crate::model::Article {
+            id: crate::normalize::article_id("a", Some("g1"), None, "", ""),
+            source: "a".into(),
+            url: Some("http://x/1".into()),
+            guid: Some("g1".into()),
+            title: "one".into(),
+            content_html: None,
+            content_text: String::new(),
+            summary_html: None,
+            published: Some(now.fixed_offset()),
+            updated: None,
+            first_seen: now,
+            authors: vec![],
+            categories: vec![],
+            enclosures: vec![],
+            origin: None,
+            editors: vec![],
+            site: None,
+        };
+        store
+            .apply_refresh(
+                "a",
+                vec![art],
+                &Default::default(),
+                crate::store::Retention::default(),
+                now,
+            )
+            .unwrap();
+        cache.mark_dirty(&["c".to_string()]);
+        cache.refresh_channels(&store, &cfg, &cache.take_dirty());
+        assert_eq!(cache.renders(), 0, "nobody reads c: nothing to render");
+        let info = cache.info("c").unwrap();
+        assert_eq!(info.items, 1);
+        assert!(info.newest.is_some());
     }
 }
