@@ -28,7 +28,7 @@ use regex::Regex;
 use scraper::{Html, Selector};
 use url::Url;
 
-use crate::model::{Person, RawDate, RawEntry};
+use crate::model::{Person, RawEntry};
 use crate::normalize::chinese::strip_pinyin;
 
 use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
@@ -540,13 +540,5 @@ fn pick_date(
         (Some(m), None) => Some(m),
         (None, Some(v)) => Some(v),
         (None, None) => tier4().or_else(|| lines.iter().rev().find_map(|l| find_month(&l.text))),
-    }
-}
-
-/// `RawDate` helper for callers that want the wall-clock value regardless of offset.
-pub fn raw_date_naive(d: &RawDate) -> chrono::NaiveDateTime {
-    match d {
-        RawDate::Exact(x) => x.naive_local(),
-        RawDate::Local(x) => *x,
     }
 }
