@@ -2,10 +2,10 @@
 //! ingests; reload; retention with tombstones; orderly shutdown.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{client, get_json, spawn_app, Origin};
+use crate::support::{client, daemon_config_head, get_json, spawn_app, Daemon, Origin};
 
 /// An RSS document with `n` items for source `s`.
 fn feed_of(s: usize, n: usize) -> String {
@@ -25,11 +25,8 @@ fn feed_of(s: usize, n: usize) -> String {
     out
 }
 
-fn write_config(dir: &Path, origin: &Origin, port: u16, sources: usize, interval: &str) {
-    let mut cfg = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[poll]\nconcurrency = 8\n",
-        dir.join("store.sled").display()
-    );
+fn write_config(dir: &Path, origin: &Origin, sources: usize, interval: &str) {
+    let mut cfg = format!("{}[poll]\nconcurrency = 8\n", daemon_config_head(dir));
     for s in 0..sources {
         cfg.push_str(&format!(
             "[sources.s{s}]\nurl = \"{}\"\ninterval = \"{interval}\"\n",
@@ -47,51 +44,6 @@ fn write_config(dir: &Path, origin: &Origin, port: u16, sources: usize, interval
         ));
     }
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
-}
-
-fn start_daemon(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .arg("serve")
-        .env("FEEDLOOM_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start feedloom")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_healthy(port: u16, within: Duration) -> Duration {
-    let started = tokio::time::Instant::now();
-    let c = client();
-    loop {
-        if let Ok(r) = c
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return started.elapsed();
-            }
-        }
-        assert!(
-            started.elapsed() < within,
-            "daemon not healthy within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-async fn sources(port: u16) -> Vec<serde_json::Value> {
-    serde_json::from_value(get_json(format!("http://127.0.0.1:{port}/api/sources")).await).unwrap()
 }
 
 /// A small deterministic generator (no rand dependency): xorshift.
@@ -118,9 +70,8 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     // A long interval: each source is polled once per process unless a kill lost its write.
-    write_config(dir.path(), &origin, port, SOURCES, "1h");
+    write_config(dir.path(), &origin, SOURCES, "1h");
     let seed = std::env::var("FEEDLOOM_KILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -135,19 +86,20 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     let mut rng = Xorshift(seed);
     let mut mid_ingest = 0;
     for round in 0..10 {
-        let mut child = start_daemon(dir.path());
-        let up = wait_healthy(port, Duration::from_secs(10)).await;
+        // Each start gets a port of its own (port 0), read from the daemon's log.
+        let mut daemon = Daemon::start(dir.path()).await;
+        let up = daemon.wait_healthy(Duration::from_secs(10)).await;
         // Kill somewhere in the first 0–600 ms of ingest.
         let after = Duration::from_millis(rng.next() % 600);
         tokio::time::sleep(after).await;
         // What the daemon reported just before the kill (its last writes may still be in flight).
-        let seen: u64 = sources(port)
+        let seen: u64 = daemon
+            .sources()
             .await
             .iter()
             .map(|x| x["items"].as_u64().unwrap())
             .sum();
-        child.kill().unwrap();
-        child.wait().unwrap();
+        daemon.kill();
         if seen < (SOURCES * ITEMS) as u64 {
             mid_ingest += 1;
         }
@@ -156,11 +108,11 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     // The test means something only if kills landed while ingest was under way.
     assert!(mid_ingest >= 1, "no kill landed during ingest");
     // Let it finish.
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let s = sources(port).await;
+        let s = daemon.sources().await;
         let total: u64 = s.iter().map(|x| x["items"].as_u64().unwrap()).sum();
         if total == (SOURCES * ITEMS) as u64 && s.iter().all(|x| x["status"] == "ok") {
             // Exactly once per source.
@@ -178,8 +130,7 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     // Every item is served, once.
     let mut ids = std::collections::HashSet::new();
     for c in 0..4 {
-        let feed: serde_json::Value =
-            get_json(format!("http://127.0.0.1:{port}/feeds/c{c}.json")).await;
+        let feed: serde_json::Value = get_json(daemon.url(&format!("/feeds/c{c}.json"))).await;
         let items = feed["items"].as_array().unwrap();
         assert_eq!(items.len(), SOURCES / 4 * ITEMS);
         for i in items {
@@ -191,8 +142,8 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
     }
     assert_eq!(ids.len(), SOURCES * ITEMS);
     // SIGTERM: orderly exit 0.
-    signal(&child, "TERM");
-    let status = child.wait().unwrap();
+    daemon.signal(libc::SIGTERM);
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exit status {status:?}");
 }
 
@@ -315,23 +266,21 @@ async fn orderly_shutdown_flushes_and_export_import_round_trips() {
     let origin = Origin::start().await;
     origin.put("/f.xml", feed_of(7, 5), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let cfg = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
-        dir.path().join("store.sled").display(),
+        "{}[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
+        daemon_config_head(dir.path()),
         origin.url("/f.xml")
     );
     std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
-    let child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while sources(port).await[0]["items"] != 5 {
+    while daemon.sources().await[0]["items"] != 5 {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    signal(&child, "TERM");
-    let mut child = child;
-    assert!(child.wait().unwrap().success());
+    daemon.signal(libc::SIGTERM);
+    assert!(daemon.wait_exit(Duration::from_secs(30)).await.success());
 
     // Export the flushed store, import it into a fresh one, render from there.
     let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
@@ -376,44 +325,30 @@ async fn orderly_shutdown_flushes_and_export_import_round_trips() {
     assert_eq!(feed["items"].as_array().unwrap().len(), 5);
 }
 
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
-
 #[tokio::test]
 async fn sighup_reloads_and_an_invalid_config_keeps_the_running_one() {
     let origin = Origin::start().await;
     origin.put("/f0.xml", feed_of(0, 3), "application/rss+xml");
     origin.put("/f1.xml", feed_of(1, 3), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let head = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n",
-        dir.path().join("store.sled").display()
-    );
+    let head = daemon_config_head(dir.path());
     let one = format!(
         "{head}[sources.a]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"a\"]\n",
         origin.url("/f0.xml")
     );
     std::fs::write(dir.path().join("config.toml"), &one).unwrap();
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
     let two = format!(
         "{head}[sources.a]\nurl = \"{}\"\ninterval = \"1h\"\n[sources.b]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"a\", \"b\"]\n",
         origin.url("/f0.xml"),
         origin.url("/f1.xml")
     );
     std::fs::write(dir.path().join("config.toml"), &two).unwrap();
-    signal(&child, "HUP");
+    daemon.signal(libc::SIGHUP);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let s = sources(port).await;
+        let s = daemon.sources().await;
         if s.len() == 2 && s.iter().all(|x| x["items"] == 3) {
             break;
         }
@@ -421,13 +356,29 @@ async fn sighup_reloads_and_an_invalid_config_keeps_the_running_one() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     std::fs::write(dir.path().join("config.toml"), "[sources.broken\n").unwrap();
-    signal(&child, "HUP");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sources(port).await.len(), 2, "the running config stays");
-    let feed: serde_json::Value = get_json(format!("http://127.0.0.1:{port}/feeds/c.json")).await;
+    // Wait for the daemon's word that it read the broken file and refused it, rather than for a
+    // fixed time: after a sleep, an unchanged config could also mean the reload had not run yet.
+    let mark = daemon.log_mark();
+    daemon.signal(libc::SIGHUP);
+    let refused = daemon
+        .wait_log(
+            mark,
+            "reload refused, keeping the running config",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(refused.contains("config.toml"), "{refused}");
+    let after: Vec<String> = daemon.log_lines().split_off(mark);
+    assert!(
+        !after.iter().any(|l| l.contains("config reloaded")),
+        "a refused reload was applied too:\n{}",
+        after.join("\n")
+    );
+    assert_eq!(daemon.sources().await.len(), 2, "the running config stays");
+    let feed: serde_json::Value = get_json(daemon.url("/feeds/c.json")).await;
     assert_eq!(feed["items"].as_array().unwrap().len(), 6);
-    signal(&child, "TERM");
-    assert!(child.wait().unwrap().success());
+    daemon.signal(libc::SIGTERM);
+    assert!(daemon.wait_exit(Duration::from_secs(30)).await.success());
 }
 
 #[tokio::test]
@@ -448,33 +399,32 @@ async fn a_second_signal_exits_at_once() {
     a.delay = Duration::from_secs(1);
     raw.set("/slow.xml", a);
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     std::fs::write(
         dir.path().join("config.toml"),
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
-            dir.path().join("store.sled").display(),
+            "{}[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
+            daemon_config_head(dir.path()),
             raw.url("/slow.xml")
         ),
     )
     .unwrap();
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
     // Wait until the slow fetch is under way.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while raw.hits("/slow.xml") == 0 {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    signal(&child, "TERM");
+    daemon.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        child.try_wait().unwrap().is_none(),
+        daemon.try_exit().is_none(),
         "still draining after one signal"
     );
     let t = std::time::Instant::now();
-    signal(&child, "TERM");
-    let status = child.wait().unwrap();
+    daemon.signal(libc::SIGTERM);
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
     assert!(
         t.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -488,22 +438,21 @@ async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
     let mut origin = Origin::start().await;
     origin.put("/f.xml", feed_of(3, 10), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     std::fs::write(
         dir.path().join("config.toml"),
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c0]\ntitle = \"C\"\nsources = [\"f\"]\n",
-            dir.path().join("store.sled").display(),
+            "{}[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c0]\ntitle = \"C\"\nsources = [\"f\"]\n",
+            daemon_config_head(dir.path()),
             origin.url("/f.xml")
         ),
     )
     .unwrap();
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
     // Read the feed as soon as it has items, then kill at once (no time for a periodic flush).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let served = loop {
-        let feed = get_json(format!("http://127.0.0.1:{port}/feeds/c0.json")).await;
+        let feed = get_json(daemon.url("/feeds/c0.json")).await;
         let n = feed["items"].as_array().unwrap().len();
         if n > 0 {
             break n;
@@ -511,15 +460,15 @@ async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    daemon.kill();
     origin.stop();
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
-    let feed = get_json(format!("http://127.0.0.1:{port}/feeds/c0.json")).await;
+    // The restarted daemon serves on a port of its own: nothing here needs the old one.
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
+    let feed = get_json(daemon.url("/feeds/c0.json")).await;
     assert_eq!(feed["items"].as_array().unwrap().len(), served);
-    signal(&child, "TERM");
-    child.wait().unwrap();
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_exit(Duration::from_secs(30)).await;
 }
 
 #[tokio::test]
@@ -528,21 +477,18 @@ async fn open_connections_do_not_hold_shutdown() {
     let origin = Origin::start().await;
     origin.put("/f.xml", feed_of(3, 2), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let cfg = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nworkers = 2\n[store]\npath = \"{}\"\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
-        dir.path().join("store.sled").display(),
+        "{}workers = 2\n[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c]\ntitle = \"C\"\nsources = [\"f\"]\n",
+        daemon_config_head(dir.path()),
         origin.url("/f.xml")
     );
     std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
-    let mut child = start_daemon(dir.path());
-    wait_healthy(port, Duration::from_secs(10)).await;
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
 
     // An idle keep-alive reader that got its answer, and a client stuck half-way through its
     // request head.
-    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
     idle.write_all(b"GET /feeds/c.atom HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
@@ -553,9 +499,7 @@ async fn open_connections_do_not_hold_shutdown() {
         "{:?}",
         &buf[..n.min(80)]
     );
-    let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
+    let mut stuck = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
     stuck
         .write_all(b"GET /feeds/c.atom HTTP/1.1\r\nHo")
         .await
@@ -563,7 +507,7 @@ async fn open_connections_do_not_hold_shutdown() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let asked = std::time::Instant::now();
-    signal(&child, "TERM");
+    daemon.signal(libc::SIGTERM);
     // The idle reader is let go at once, while the half-sent request still holds the daemon
     // for its grace period: the connection is closed by the daemon, not by its exit.
     let closed = tokio::time::timeout(Duration::from_secs(2), idle.read(&mut buf)).await;
@@ -572,12 +516,10 @@ async fn open_connections_do_not_hold_shutdown() {
         "the idle connection was not closed within 2 s of SIGTERM: {closed:?}"
     );
     assert!(
-        child.try_wait().unwrap().is_none(),
+        daemon.try_exit().is_none(),
         "the daemon had already exited, so the close proves nothing"
     );
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
     let took = asked.elapsed();
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(9), "shutdown took {took:?}");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{client, get_json, spawn_app, Origin};
+use crate::support::{client, daemon_config_head, get_json, spawn_app, Daemon, Origin};
 
 /// Config for the three-format channel over `origin`.
 fn merged_config(origin: &Origin) -> String {
@@ -387,6 +387,11 @@ async fn restart_with_origin_gone_still_serves_every_item() {
 
 /// Large feeds leave through `sendfile` from an in-memory file (src/sendfile.rs): the bytes must
 /// be exactly the rendered ones, for many readers at once, next to HEAD and gzip answers.
+///
+/// The daemon runs as a child process here because the sendfile byte counter is global to a
+/// process: a daemon in this process would share it with the other tests' daemons, which may
+/// send large feeds at the same time, and their bytes would make up for ours if ours did not
+/// go by sendfile. A child process counts only the answers this test asked for.
 #[tokio::test]
 async fn large_feeds_are_sent_intact_from_memory_files() {
     let origin = Origin::start().await;
@@ -407,15 +412,30 @@ async fn large_feeds_are_sent_intact_from_memory_files() {
         format!("<rss version=\"2.0\"><channel><title>Big</title><link>http://example.com/</link>{items}</channel></rss>"),
         "application/rss+xml",
     );
-    let app = spawn_app(&format!(
-        "[sources.big]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.big]\ntitle = \"Big\"\nlimit = 100\nsources = [\"big\"]\n",
-        origin.url("/big.xml")
-    ))
-    .await;
-    app.wait_all_ok().await;
-    let sent_before = sendfile_bytes(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "{}[sources.big]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.big]\ntitle = \"Big\"\nlimit = 100\nsources = [\"big\"]\n",
+            daemon_config_head(dir.path()),
+            origin.url("/big.xml")
+        ),
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = daemon.sources().await;
+        if s.iter().all(|x| x["status"] == "ok") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sent_before = sendfile_bytes(&daemon).await;
     let c = client();
-    let url = app.url("/feeds/big.atom");
+    let url = daemon.url("/feeds/big.atom");
     let reference = c
         .get(&url)
         .header("Accept-Encoding", "gzip")
@@ -442,16 +462,28 @@ async fn large_feeds_are_sent_intact_from_memory_files() {
         head.headers()["content-length"].to_str().unwrap(),
         plain_ref.len().to_string()
     );
-    let sent = sendfile_bytes(&app).await - sent_before;
+    // Only this test's requests reach this daemon, so the 40 plain bodies must account for at
+    // least this many of its sendfile bytes.
+    let sent = sendfile_bytes(&daemon).await - sent_before;
     assert!(
         sent >= 40 * plain_ref.len() as u64,
         "only {sent} bytes went by sendfile"
     );
-    app.stop().await;
+    daemon.signal(libc::SIGTERM);
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
 }
 
-async fn sendfile_bytes(app: &crate::support::TestApp) -> u64 {
-    let m = app.text("/metrics").await;
+/// The daemon's `feedloom_http_sendfile_bytes_total`.
+async fn sendfile_bytes(daemon: &Daemon) -> u64 {
+    let m = client()
+        .get(daemon.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     m.lines()
         .find_map(|l| l.strip_prefix("feedloom_http_sendfile_bytes_total "))
         .map_or(0, |v| v.trim().parse().unwrap())

@@ -1,11 +1,10 @@
 //! What ops and readers meet: the index page and its autodiscovery, OPML both ways, private
 //! channels, non-ASCII channel ids, JSON logs that never carry tokens.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{client, spawn_app, Origin};
+use crate::support::{client, daemon_config_head, spawn_app, Daemon, DaemonOptions, Origin};
 
 fn config(origin: &Origin) -> String {
     format!(
@@ -127,36 +126,35 @@ async fn non_ascii_channel_ids_are_reachable_percent_encoded() {
     app.stop().await;
 }
 
+/// The logs must never carry a channel's token. Nothing in the daemon logs request URLs, headers
+/// or the config today, so this test makes sure that it would notice if something started to:
+/// every path that sees the token is exercised (feeds with the token in the query and in a
+/// bearer header, wrong tokens, other routes with a token, a malformed request, a valid and an
+/// invalid reload of the config that holds it) while everything, dependencies included, logs at
+/// trace level, and the logs are checked to be there before they are searched.
 #[tokio::test]
 async fn json_logs_and_no_token_in_them() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const TOKEN: &str = "tok-123";
     let origin = Origin::start().await;
     origin.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let cfg = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n{}",
-        dir.path().join("s.sled").display(),
-        config(&origin)
-    );
-    std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .arg("--config")
-        .arg(dir.path().join("config.toml"))
-        .args(["--log-format", "json", "serve"])
-        .env("FEEDLOOM_LOG", "debug")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let cfg = format!("{}{}", daemon_config_head(dir.path()), config(&origin));
+    assert!(cfg.contains(TOKEN));
+    std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
+    let mut daemon = Daemon::start_with(
+        dir.path(),
+        DaemonOptions {
+            log: "trace".to_string(),
+            json_logs: true,
+        },
+    )
+    .await;
+    let c = client();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(r) = client()
-            .get(format!("{base}/feeds/secret.rss?token=tok-123"))
+        if let Ok(r) = c
+            .get(daemon.url(&format!("/feeds/secret.rss?token={TOKEN}")))
             .send()
             .await
         {
@@ -167,32 +165,142 @@ async fn json_logs_and_no_token_in_them() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = client()
-        .get(format!("{base}/feeds/secret.rss"))
+
+    // The token in the Authorization header.
+    let r = c
+        .get(daemon.url("/feeds/secret.atom"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Wrong tokens, both ways.
+    let r = c
+        .get(daemon.url("/feeds/secret.rss"))
         .bearer_auth("wrong")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(Command::new("kill")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success());
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
+    let r = c
+        .get(daemon.url("/feeds/secret.json?token=wrong"))
+        .send()
+        .await
         .unwrap();
-    child.wait().unwrap();
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!lines.is_empty());
+    assert_eq!(r.status(), 404);
+    // Error answers with the right token: a bad parameter, an unknown format, a wrong method.
+    let answers = [
+        (
+            reqwest::Method::GET,
+            format!("/feeds/secret.rss?token={TOKEN}&limit=nope"),
+            400,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/feeds/secret.txt?token={TOKEN}"),
+            404,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/feeds/secret.rss?token={TOKEN}"),
+            405,
+        ),
+        // Other routes (answered by the warp filter, not the feed fast path), and the admin
+        // route, which is off without an admin token.
+        (reqwest::Method::GET, format!("/?token={TOKEN}"), 200),
+        (reqwest::Method::GET, format!("/opml?token={TOKEN}"), 200),
+        (
+            reqwest::Method::GET,
+            format!("/api/sources?token={TOKEN}"),
+            200,
+        ),
+        (reqwest::Method::GET, format!("/nowhere?token={TOKEN}"), 404),
+        (reqwest::Method::POST, "/admin/reload".to_string(), 404),
+    ];
+    for (method, path, status) in answers {
+        let r = c
+            .request(method.clone(), daemon.url(&path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+    }
+    // A request hyper refuses (a header line without a colon) makes the daemon log the
+    // connection's error.
+    let mut raw = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    raw.write_all(
+        format!(
+            "GET /feeds/secret.rss?token={TOKEN} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nbroken {TOKEN}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // A reload that changes the private channel (its token stays), then one that is refused
+    // with a problem on the token's own line: the config and its problems reach the log.
+    let cfg_path = dir.path().join("config.toml");
+    let mark = daemon.log_mark();
+    std::fs::write(
+        &cfg_path,
+        cfg.replace("title = \"Secret\"", "title = \"Secret too\""),
+    )
+    .unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon
+        .wait_log(mark, "config reloaded", Duration::from_secs(10))
+        .await;
+    let mark = daemon.log_mark();
+    let token_line = format!("token = \"{TOKEN}\"");
+    assert!(cfg.contains(&token_line));
+    std::fs::write(
+        &cfg_path,
+        cfg.replace(&token_line, &format!("{token_line} \"{TOKEN}\"")),
+    )
+    .unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon
+        .wait_log(mark, "reload refused", Duration::from_secs(10))
+        .await;
+
+    daemon.signal(libc::SIGTERM);
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+    let lines = daemon.log_lines();
+    let mut levels = std::collections::BTreeSet::new();
     for l in &lines {
         let v: serde_json::Value =
             serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
-        assert!(v.get("level").is_some(), "{l}");
+        let level = v["level"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no level: {l}"));
+        levels.insert(level.to_string());
     }
-    assert!(!err.contains("tok-123"), "the token leaked into the logs");
+    // The search below means something only if the verbose logs were there to search, to the
+    // end of the run.
+    let log = daemon.log();
+    for level in ["TRACE", "DEBUG", "INFO"] {
+        assert!(levels.contains(level), "no {level} lines in:\n{log}");
+    }
+    for message in [
+        "feedloom serving on",
+        "HTTP connection ended with an error",
+        "config reloaded",
+        "reload refused",
+        "store flushed; bye",
+    ] {
+        assert!(log.contains(message), "no {message:?} in:\n{log}");
+    }
+    assert!(
+        !log.contains(TOKEN),
+        "the token leaked into the logs:\n{log}"
+    );
 }

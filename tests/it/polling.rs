@@ -121,11 +121,13 @@ async fn one_good_feed_one_moved_and_ten_bad_sources() {
     slow.delay = Duration::from_secs(1);
     raw.set("/slow", slow);
 
-    // A port nobody listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // A port nobody listens on: bound for the whole test but never listening, so connections to
+    // it are refused. A listener bound and dropped at once would leave the port free for another
+    // test running in parallel to take, and then the source would meet an answer instead. The
+    // socket does not allow address reuse, so nothing else can bind the port while it lives.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap();
 
     let config = format!(
         r#"
@@ -329,6 +331,8 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
     );
     assert!(hwm_kb < 300 * 1024, "peak RSS {hwm_kb} kB");
     app.stop().await;
+    // Only now may the closed source's port be reused.
+    drop(reserved);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Test harness: a real local origin on 127.0.0.1:0 (with ETag/Last-Modified handling and
-//! scriptable misbehaviour) and the real daemon on port 0 with a temporary store.
+//! scriptable misbehaviour) and the real daemon on port 0 with a temporary store, either in this
+//! process ([`spawn_app`]) or as a child process ([`Daemon`]) for signals, kills and logs.
 
 #![allow(dead_code)]
 
@@ -492,4 +493,286 @@ impl Drop for RawOrigin {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The `[server]` and `[store]` tables of a config for [`Daemon`]: port 0 (the daemon reports
+/// the port it got, see [`Daemon::start`]) and a store in `dir`. `[server]` comes last, so a
+/// caller may append more server keys (`workers = 2`) before its own tables.
+pub fn daemon_config_head(dir: &Path) -> String {
+    format!(
+        "[store]\npath = \"{}\"\n[server]\nlisten = \"127.0.0.1:0\"\n",
+        dir.join("store.sled").display()
+    )
+}
+
+/// How [`Daemon::start_with`] runs the daemon.
+#[derive(Clone, Debug)]
+pub struct DaemonOptions {
+    /// `FEEDLOOM_LOG`. It must let `feedloom::cli` log at info level: that is where the daemon
+    /// reports the address it serves on.
+    pub log: String,
+    /// `--log-format json` instead of the human format.
+    pub json_logs: bool,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> DaemonOptions {
+        DaemonOptions {
+            log: "info".to_string(),
+            json_logs: false,
+        }
+    }
+}
+
+/// The message `feedloom serve` logs once it is bound, followed by the address and a slash.
+const SERVING_ON: &str = "feedloom serving on http://";
+
+/// The real `feedloom serve` as a child process on the config `dir/config.toml`.
+///
+/// The config listens on port 0 ([`daemon_config_head`]) and the daemon's own log tells the port
+/// it got, so tests running in parallel never race for a port: a port picked by binding and
+/// releasing it can be taken by another test before the daemon binds it. A restart on the same
+/// store gets a new port, so read [`Daemon::addr`] after every start.
+///
+/// Its stderr is read by a thread for its whole life (a full pipe would block the daemon's
+/// logging, and with it the daemon), and kept for [`Daemon::log`] and [`Daemon::wait_log`].
+/// Dropping a `Daemon` that is still running kills it, so a failed test leaves no daemon behind.
+pub struct Daemon {
+    child: std::process::Child,
+    /// Where the daemon serves.
+    pub addr: SocketAddr,
+    started: std::time::Instant,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    exited: Option<std::process::ExitStatus>,
+}
+
+impl Daemon {
+    /// Start the daemon on `dir/config.toml` with info-level human logs, and return once it has
+    /// reported its address (it may not answer yet: see [`Daemon::wait_healthy`]).
+    pub async fn start(dir: &Path) -> Daemon {
+        Daemon::start_with(dir, DaemonOptions::default()).await
+    }
+
+    /// [`Daemon::start`] with other logging.
+    pub async fn start_with(dir: &Path, opts: DaemonOptions) -> Daemon {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedloom"));
+        cmd.arg("--config").arg(dir.join("config.toml"));
+        if opts.json_logs {
+            cmd.args(["--log-format", "json"]);
+        }
+        let mut child = cmd
+            .arg("serve")
+            .env("FEEDLOOM_LOG", &opts.log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start feedloom");
+        let started = std::time::Instant::now();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (tx, rx) = oneshot::channel::<SocketAddr>();
+        let kept = lines.clone();
+        let reader = std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            let mut stderr = std::io::BufReader::new(stderr);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match stderr.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+                if tx.is_some() {
+                    if let Some(addr) = served_addr(&line) {
+                        let _ = tx.take().expect("checked").send(addr);
+                    }
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            // Replaced below; a daemon that never reports its address makes `start` panic.
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            started,
+            lines,
+            reader: Some(reader),
+            exited: None,
+        };
+        const WITHIN: Duration = Duration::from_secs(10);
+        match tokio::time::timeout(WITHIN, rx).await {
+            Ok(Ok(addr)) => daemon.addr = addr,
+            // The reader ended without the line: the daemon exited (an invalid config, say).
+            Ok(Err(_)) => {
+                let status = daemon.child.wait().expect("wait for feedloom");
+                daemon.exited = Some(status);
+                panic!(
+                    "feedloom exited ({status}) before logging {SERVING_ON:?}; its stderr:\n{}",
+                    daemon.log()
+                );
+            }
+            Err(_) => panic!(
+                "feedloom did not log {SERVING_ON:?} within {WITHIN:?} (FEEDLOOM_LOG={:?} must \
+                 let info through); its stderr so far:\n{}",
+                opts.log,
+                daemon.log()
+            ),
+        }
+        daemon
+    }
+
+    /// `http://ADDR/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Wait until `GET /healthz` answers 200, or panic after `within`. Returns the time since
+    /// the process was started.
+    pub async fn wait_healthy(&self, within: Duration) -> Duration {
+        let c = client();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Ok(r) = c.get(self.url("/healthz")).send().await {
+                if r.status() == 200 {
+                    return self.started.elapsed();
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "daemon on {} not healthy within {within:?}; its stderr:\n{}",
+                self.addr,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `GET /api/sources`.
+    pub async fn sources(&self) -> Vec<serde_json::Value> {
+        serde_json::from_value(get_json(self.url("/api/sources")).await).unwrap()
+    }
+
+    /// Send `sig` (`libc::SIGTERM`, `libc::SIGHUP`…) to the daemon, which must not have been
+    /// reaped yet (its pid could be another process's by then).
+    pub fn signal(&self, sig: libc::c_int) {
+        assert!(self.exited.is_none(), "signal to a daemon already reaped");
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) takes plain integers; the pid is our unreaped child's.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {sig}): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// SIGKILL, and reap the process.
+    pub fn kill(&mut self) -> std::process::ExitStatus {
+        if let Some(status) = self.exited {
+            return status;
+        }
+        self.child.kill().expect("SIGKILL feedloom");
+        let status = self.child.wait().expect("wait for feedloom");
+        self.exited = Some(status);
+        status
+    }
+
+    /// The exit status if the daemon has exited (reaping it), `None` while it runs.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().expect("try_wait feedloom");
+        }
+        self.exited
+    }
+
+    /// Wait for the daemon to exit, or panic after `within`; then wait for the rest of its
+    /// stderr, so that [`Daemon::log`] is complete. Polls instead of blocking, so that origins
+    /// on the test's runtime keep answering the daemon while it drains.
+    pub async fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = tokio::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.try_exit() {
+                break status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "daemon still running {within:?} later; its stderr:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        // The pipe ends when the process does (it starts no children that could hold it).
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) {
+            assert!(
+                tokio::time::Instant::now() < deadline + Duration::from_secs(5),
+                "the daemon's stderr stayed open after it exited"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stderr reader");
+        }
+        status
+    }
+
+    /// Everything the daemon wrote to stderr so far, a line each.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Everything the daemon wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log_lines().join("\n")
+    }
+
+    /// How many lines the daemon has logged so far: pass it to [`Daemon::wait_log`] to look
+    /// only at what comes after.
+    pub fn log_mark(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Wait for a line after the first `since` that contains `needle`, and return it; panic
+    /// after `within`.
+    pub async fn wait_log(&self, since: usize, needle: &str, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(l) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .skip(since)
+                .find(|l| l.contains(needle))
+            {
+                return l.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not log {needle:?} within {within:?}; its stderr:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The address in a [`SERVING_ON`] log line, in the human or the JSON format.
+fn served_addr(line: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(SERVING_ON)? + SERVING_ON.len()..];
+    rest[..rest.find('/')?].parse().ok()
 }
