@@ -137,8 +137,11 @@ impl From<FormatArg> for Format {
 pub fn init_logging(args: &Args) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FEEDLOOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+    // Colours only on a terminal: escape codes in journald, docker logs or a log file are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match args.log_format {
         LogFormat::Human => builder.try_init(),
@@ -304,17 +307,19 @@ async fn selector_warnings(c: &Config) -> Vec<String> {
 async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
     raise_fd_limit();
+    // Signal handlers go in before the socket is bound: from the moment anything can reach the
+    // daemon (or a supervisor sees it up), SIGTERM means an orderly stop, never the default
+    // action, which would exit without flushing the store.
+    let signals = Signals::install()?;
     let app = App::build(config).await?;
     tracing::info!(addr = %app.addr(), "feedloom serving on http://{}/", app.addr());
+    let Signals { stop, reload } = signals;
     #[cfg(unix)]
     {
         // SIGHUP re-reads the config; an invalid one is logged and the running one kept.
         let state = app.state.clone();
+        let mut hup = reload;
         tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                return;
-            };
             while hup.recv().await.is_some() {
                 if let Err(e) = state.reload().await {
                     tracing::error!("reload refused, keeping the running config: {e}");
@@ -322,7 +327,9 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    app.run_until_stopped(shutdown_signal()).await?;
+    #[cfg(not(unix))]
+    let _ = reload;
+    app.run_until_stopped(shutdown_signal(stop)).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -349,31 +356,72 @@ fn raise_fd_limit() {
     }
 }
 
-/// Resolves on the first SIGINT or SIGTERM; a second one exits at once.
-async fn shutdown_signal() {
-    wait_signal().await;
-    tokio::spawn(async {
-        wait_signal().await;
+/// The daemon's signal streams, registered once for its whole life: a signal that arrives
+/// before anyone waits on its stream is kept by the stream, not lost.
+struct Signals {
+    stop: StopSignals,
+    #[cfg(unix)]
+    reload: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    reload: (),
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            stop: StopSignals::install()?,
+            #[cfg(unix)]
+            reload: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("installing the SIGHUP handler")?,
+            #[cfg(not(unix))]
+            reload: (),
+        })
+    }
+}
+
+/// SIGTERM and SIGINT (Ctrl-C elsewhere).
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+                int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// The next stop signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM; a second one exits at once. The same streams wait
+/// for the second, so one sent right after the first is not missed.
+async fn shutdown_signal(mut signals: StopSignals) {
+    signals.next().await;
+    tokio::spawn(async move {
+        signals.next().await;
         eprintln!("feedloom: second signal, exiting now");
         std::process::exit(130);
     });
-}
-
-async fn wait_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 async fn poll(path: &std::path::Path, ids: &[String]) -> anyhow::Result<ExitCode> {

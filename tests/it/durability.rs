@@ -434,6 +434,43 @@ async fn a_second_signal_exits_at_once() {
 }
 
 #[tokio::test]
+async fn signals_right_after_start_are_handled_not_fatal() {
+    let origin = Origin::start().await;
+    origin.put("/f.xml", feed_of(0, 3), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "{}[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
+            daemon_config_head(dir.path()),
+            origin.url("/f.xml")
+        ),
+    )
+    .unwrap();
+    // The moment the daemon says where it serves, a supervisor may signal it. SIGHUP's default
+    // action would kill it; SIGTERM's would skip the flush.
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_healthy(Duration::from_secs(10)).await;
+    assert!(
+        daemon.try_exit().is_none(),
+        "SIGHUP right after start killed the daemon"
+    );
+    daemon.kill();
+    let mut daemon = Daemon::start(dir.path()).await;
+    daemon.signal(libc::SIGTERM);
+    let status = daemon.wait_exit(Duration::from_secs(15)).await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    assert!(
+        daemon.log().contains("store flushed; bye"),
+        "{}",
+        daemon.log()
+    );
+    // Logs to a pipe (journald, docker) carry no terminal colour codes.
+    assert!(!daemon.log().contains('\u{1b}'), "{}", daemon.log());
+}
+
+#[tokio::test]
 async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
     let mut origin = Origin::start().await;
     origin.put("/f.xml", feed_of(3, 10), "application/rss+xml");
