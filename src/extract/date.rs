@@ -1,5 +1,7 @@
 //! Dates as news pages print them: ISO 8601 in meta tags, `2021年12月29日08:35`,
-//! `2021-12-29 08:35`, `2021/12/29 08:35:00`, `2005-5-7 21:23:57`, date-only forms.
+//! `2021-12-29 08:35`, `2021/12/29 08:35:00`, `2005-5-7 21:23:57`, English month names
+//! (`August 25, 2024`, `Feb. 9th, 2024 at 3:45 PM`, `13 October 2023`), day-first dotted dates
+//! (`12.03.2025`), date-only forms.
 
 use std::sync::OnceLock;
 
@@ -36,7 +38,7 @@ fn visible_re() -> &'static Regex {
                 (?:\s*|T|\s*[,，]\s*)
                 (\d{1,2}) \s* (?::|：|时|時|点|點) \s* (\d{1,2}) (?:\s*(?::|：|分)\s*(\d{1,2}))?
                 (?:\.\d+)?
-                \s* (Z|[+-]\d{2}:?\d{2})?
+                \s* (Z|[+-]\d{2}:?\d{2}|UTC\b|GMT\b|[ECMP][SD]T\b|CES?T\b|JST\b|KST\b|HKT\b|SGT\b|AES?T\b|AEDT\b)?
             )?
             (?:[^0-9]|$)",
         )
@@ -53,6 +55,128 @@ fn us_re() -> &'static Regex {
         )
         .expect("valid regex")
     })
+}
+
+/// English month names: `August 25, 2024`, `Aug. 25, 2024, 3:45 p.m.`, `February 9th, 2024`,
+/// `Tuesday, 13 October 2023 at 09:30`. The month word is checked in [`month_number`].
+fn english_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)
+            \b(?:
+                ([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})
+              | (\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d{2})
+            )\b
+            (?:
+                \s*(?:,|at|@|-|–|—|·|\|)?\s*
+                (\d{1,2}):(\d{2})(?::(\d{2}))?
+                \s*([ap]\.?m\b\.?)?
+                \s*(UTC|GMT|Z|[ECMP][SD]T|CES?T|JST|KST|HKT|SGT|AES?T|AEDT)?\b
+            )?",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// The month a word names: a full English month name or its three-letter abbreviation
+/// (`Sept` too), in any case. Other words that happen to start like one (`Marching`) are not.
+fn month_number(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.to_ascii_lowercase();
+    MONTHS
+        .iter()
+        .position(|m| {
+            *m == w || (w.len() == 3 && m.starts_with(&w)) || (w == "sept" && *m == "september")
+        })
+        .map(|i| i as u32 + 1)
+}
+
+fn find_english(text: &str) -> Option<(usize, FoundDate)> {
+    for c in english_re().captures_iter(text) {
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let (month, d, y) = if c.get(1).is_some() {
+            (month_number(&c[1]), num(2), num(3))
+        } else {
+            (month_number(&c[5]), num(4), num(6))
+        };
+        let (Some(mo), Some(d), Some(y)) = (month, d, y) else {
+            continue;
+        };
+        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
+            continue;
+        };
+        let time = match (num(7), num(8)) {
+            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(
+                to_24h(h, c.get(10).map(|m| m.as_str())),
+                mi,
+                num(9).unwrap_or(0),
+            ),
+            _ => None,
+        };
+        let has_time = time.is_some();
+        let naive = NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN));
+        let offset = c.get(11).and_then(|m| parse_offset(m.as_str()));
+        let date = match (has_time, offset) {
+            (true, Some(o)) => match naive.and_local_timezone(o).single() {
+                Some(dt) => RawDate::Exact(dt),
+                None => RawDate::Local(naive),
+            },
+            _ => RawDate::Local(naive),
+        };
+        return Some((c.get(0)?.start(), FoundDate { date, has_time }));
+    }
+    None
+}
+
+/// `12.03.2025` or `12.03.2025 14:05`: with dots, the day comes first (the European convention;
+/// nobody writes month.day.year).
+fn dotted_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?:^|[^0-9.])(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})(?:\s*,?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:[^0-9.]|\.?$|\.\s)",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn find_dotted(text: &str) -> Option<(usize, FoundDate)> {
+    for c in dotted_re().captures_iter(text) {
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let (Some(d), Some(mo), Some(y)) = (num(1), num(2), num(3)) else {
+            continue;
+        };
+        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
+            continue;
+        };
+        let time = match (num(4), num(5)) {
+            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0)),
+            _ => None,
+        };
+        let has_time = time.is_some();
+        return Some((
+            c.get(0)?.start(),
+            FoundDate {
+                date: RawDate::Local(NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN))),
+                has_time,
+            },
+        ));
+    }
+    None
 }
 
 /// `1998年3月号`: a month without a day, the last resort for magazine-style pages.
@@ -105,15 +229,27 @@ fn find_us(text: &str) -> Option<(usize, FoundDate)> {
 
 /// Find the first date in `text` (visible text or a meta value). Dates without a year are
 /// ignored: they are mostly mentions inside the story, not the publish time.
+/// When several forms occur, the one printed first wins.
 pub fn find_date(text: &str) -> Option<FoundDate> {
-    let iso = find_ymd(text);
-    if !text.contains('/') {
-        return iso.map(|(_, d)| d);
+    let mut best = find_ymd(text);
+    let mut consider = |found: Option<(usize, FoundDate)>| {
+        if let Some((at, d)) = found {
+            if best.is_none_or(|(b, _)| at < b) {
+                best = Some((at, d));
+            }
+        }
+    };
+    // The other forms need characters that most lines lack: skip their regexes then.
+    if text.contains('/') {
+        consider(find_us(text));
     }
-    match (iso, find_us(text)) {
-        (Some((a, x)), Some((b, y))) => Some(if b < a { y } else { x }),
-        (a, b) => a.or(b).map(|(_, d)| d),
+    if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+        consider(find_english(text));
     }
+    if text.contains('.') {
+        consider(find_dotted(text));
+    }
+    best.map(|(_, d)| d)
 }
 
 fn find_ymd(text: &str) -> Option<(usize, FoundDate)> {
@@ -146,9 +282,32 @@ fn find_ymd(text: &str) -> Option<(usize, FoundDate)> {
     None
 }
 
+/// A numeric offset (`+08:00`, `-0500`), `Z`, or a time zone abbreviation that names one offset
+/// only. `CST` (China or US Central) and `IST` (India, Ireland or Israel) are ambiguous and left
+/// to the source's `timezone`.
 fn parse_offset(s: &str) -> Option<FixedOffset> {
-    if s == "Z" {
-        return FixedOffset::east_opt(0);
+    let hours = match s.to_ascii_uppercase().as_str() {
+        "Z" | "UTC" | "GMT" => Some(0),
+        "EST" => Some(-5),
+        "EDT" => Some(-4),
+        "CDT" => Some(-5),
+        "MST" => Some(-7),
+        "MDT" => Some(-6),
+        "PST" => Some(-8),
+        "PDT" => Some(-7),
+        "CET" => Some(1),
+        "CEST" => Some(2),
+        "HKT" | "SGT" => Some(8),
+        "JST" | "KST" => Some(9),
+        "AEST" => Some(10),
+        "AEDT" => Some(11),
+        _ => None,
+    };
+    if let Some(h) = hours {
+        return FixedOffset::east_opt(h * 3600);
+    }
+    if !s.starts_with(['+', '-']) {
+        return None;
     }
     let sign = if s.starts_with('-') { -1 } else { 1 };
     let digits: String = s[1..].chars().filter(|c| c.is_ascii_digit()).collect();
@@ -307,6 +466,63 @@ mod tests {
             local("1998-03-01 00:00:00")
         );
         assert!(find_month("2005年5月7日").is_none());
+    }
+
+    #[test]
+    fn english_and_dotted_forms() {
+        let day = |s: &str| local(&format!("{s} 00:00:00"));
+        for (text, want) in [
+            ("August 25, 2024", day("2024-08-25")),
+            ("Published Aug. 25, 2024 by Jane", day("2024-08-25")),
+            ("Updated August 27, 2025", day("2025-08-27")),
+            ("February 9th, 2024", day("2024-02-09")),
+            ("Feb  6, 2026", day("2026-02-06")),
+            ("- 13 October 2023", day("2023-10-13")),
+            ("Tuesday, 3rd of Sept 2024", day("2024-09-03")),
+            ("12.12.2025", day("2025-12-12")),
+            ("am 03.04.2025 veröffentlicht", day("2025-04-03")),
+        ] {
+            let f = find_date(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(f.date, want, "{text}");
+            assert!(!f.has_time, "{text}");
+        }
+        let f = find_date("May 26, 2025 at 11:12 PM").unwrap();
+        assert_eq!(f.date, local("2025-05-26 23:12:00"));
+        assert!(f.has_time);
+        let f = find_date("Jan 5, 2024, 3:45 p.m.").unwrap();
+        assert_eq!(f.date, local("2024-01-05 15:45:00"));
+        let f = find_date("March 1, 2024 14:05 UTC").unwrap();
+        assert_eq!(
+            f.date,
+            RawDate::Exact(DateTime::parse_from_rfc3339("2024-03-01T14:05:00Z").unwrap())
+        );
+        let f = find_date("Mar 11, 2026 9:00 am PDT").unwrap();
+        assert_eq!(
+            f.date,
+            RawDate::Exact(DateTime::parse_from_rfc3339("2026-03-11T09:00:00-07:00").unwrap())
+        );
+        let f = find_date("2024-03-01 14:05 EST").unwrap();
+        assert_eq!(
+            f.date,
+            RawDate::Exact(DateTime::parse_from_rfc3339("2024-03-01T14:05:00-05:00").unwrap())
+        );
+        // CST is China's or America's Central time: the source's timezone decides.
+        assert_eq!(
+            find_date("2024-03-01 14:05 CST").unwrap().date,
+            local("2024-03-01 14:05:00")
+        );
+        let f = find_date("12.03.2025 14:05").unwrap();
+        assert_eq!(f.date, local("2025-03-12 14:05:00"));
+        // The first printed date wins, whatever its form.
+        assert_eq!(
+            find_date("June 2, 2020; revised 2021-01-05").unwrap().date,
+            day("2020-06-02")
+        );
+        // Words that only start like a month, versions and impossible days are no dates.
+        assert!(find_date("Marching 25, 2024").is_none());
+        assert!(find_date("version 1.2.2024.5").is_none());
+        assert!(find_date("February 30, 2024").is_none());
+        assert!(find_date("in May 2024").is_none());
     }
 
     #[test]

@@ -512,7 +512,13 @@ fn pick_date(
         first_dated(
             lines
                 .iter()
-                .filter(|l| l.node > t && (l.node < content_start || t > content_start)),
+                // After the title, and before the content, or, when the title sits inside
+                // the content, before the content's end: a date printed after the article
+                // belongs to what follows it (related posts, comments).
+                .filter(|l| {
+                    l.node > t
+                        && (l.node < content_start || (t > content_start && l.node < content_end))
+                }),
         )
     });
     let tier1 = tier1.or(in_body);

@@ -355,3 +355,21 @@ fn corpus_pages_match_their_labels() {
         assert_eq!(got, want_time, "{id}");
     }
 }
+
+/// English dates, on WCXB pages (tests/fixtures/pages, CC-BY-4.0, see NOTICE.md): the date the
+/// page prints for the article, not those of the related posts after it.
+#[test]
+fn english_dates_on_corpus_pages() {
+    // Both print the day only (0517's time of day is only in a tooltip).
+    for (id, want) in [("4524", "2026-02-06 00:00"), ("0517", "2025-05-26 00:00")] {
+        let e = extract_fixture(&format!("pages/wcxb-dev-subset/html/{id}.html"));
+        let got = match e
+            .published
+            .unwrap_or_else(|| panic!("{id}: no publish time"))
+        {
+            RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
+            RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+        };
+        assert_eq!(got, want, "{id}");
+    }
+}
