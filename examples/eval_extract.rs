@@ -118,10 +118,17 @@ fn load_chinese(dir: &Path) -> Vec<Page> {
         let time = std::fs::read_to_string(dir.join("date").join(format!("{id}.txt")))
             .ok()
             .and_then(|s| label_time(&s));
+        let html = decode_bytes(&bytes);
+        // The dataset wraps each page in `<text id="URL" …>`: the address it was saved from.
+        let url = html
+            .strip_prefix("<text id=\"")
+            .and_then(|r| r.split('"').next())
+            .filter(|u| u.starts_with("http"))
+            .map_or_else(|| format!("http://example.cn/{id}.html"), str::to_string);
         pages.push(Page {
-            url: format!("http://example.cn/{id}.html"),
+            url,
             id,
-            html: decode_bytes(&bytes),
+            html,
             body,
             title: None,
             time,

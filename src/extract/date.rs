@@ -179,6 +179,44 @@ fn find_dotted(text: &str) -> Option<(usize, FoundDate)> {
     None
 }
 
+/// A date in a URL's path, as news and blog sites put it there: `/2023/10/03/`, `/2021-12-29/`,
+/// `/2021/1229/` (people.com.cn), `/2021-12/29/` (xinhuanet), `/2023/october/03/`,
+/// `t20220128_8387.html` (government sites).
+fn url_date_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)
+            /((?:19|20)\d{2}) [/-] (\d{1,2}|[a-z]{3,9}) [/-] (\d{1,2}) (?:/|[^0-9a-z]|$)
+          | /((?:19|20)\d{2}) / (\d{2})(\d{2}) /
+          | (?:^|[^0-9])((?:19|20)\d{2})(\d{2})(\d{2})(?:[^0-9]|$)",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// The day a page's URL names, if it names one.
+pub fn url_date(url: &str) -> Option<NaiveDate> {
+    let path = url::Url::parse(url).ok()?.path().to_string();
+    for c in url_date_re().captures_iter(&path) {
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let ymd = if let Some(y) = num(1) {
+            let m = num(2).or_else(|| month_number(c.get(2)?.as_str()));
+            (Some(y), m, num(3))
+        } else if let Some(y) = num(4) {
+            (Some(y), num(5), num(6))
+        } else {
+            (num(7), num(8), num(9))
+        };
+        if let (Some(y), Some(m), Some(d)) = ymd {
+            if let Some(day) = NaiveDate::from_ymd_opt(y as i32, m, d) {
+                return Some(day);
+            }
+        }
+    }
+    None
+}
+
 /// `1998年3月号`: a month without a day, the last resort for magazine-style pages.
 fn month_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -523,6 +561,45 @@ mod tests {
         assert!(find_date("version 1.2.2024.5").is_none());
         assert!(find_date("February 30, 2024").is_none());
         assert!(find_date("in May 2024").is_none());
+    }
+
+    #[test]
+    fn dates_in_urls() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        for (url, want) in [
+            ("https://x.org/blog/2023/10/03/how-many", d(2023, 10, 3)),
+            (
+                "https://x.org/knowledge/blog/2023/october/03/how-many",
+                d(2023, 10, 3),
+            ),
+            (
+                "http://sn.people.com.cn/n2/2021/1229/c226647-35070000.html",
+                d(2021, 12, 29),
+            ),
+            (
+                "http://www.xinhuanet.com/2021-12/29/c_1128211399.htm",
+                d(2021, 12, 29),
+            ),
+            ("https://x.org/news/2021-12-29/story.html", d(2021, 12, 29)),
+            (
+                "http://www.jl.gov.cn/zw/xxgk/gg/gg/202201/t20220128_8387.html",
+                d(2022, 1, 28),
+            ),
+            (
+                "http://beijing.qianlong.com/3825/2005/03/06/1060@2538939.htm",
+                d(2005, 3, 6),
+            ),
+        ] {
+            assert_eq!(url_date(url), want, "{url}");
+        }
+        for url in [
+            "https://x.org/article/436674/best-laptops.html",
+            "https://x.org/2023/best-of",
+            "https://x.org/p/12345678901",
+            "https://x.org/a?date=2023-10-03",
+        ] {
+            assert_eq!(url_date(url), None, "{url}");
+        }
     }
 
     #[test]

@@ -307,6 +307,10 @@ pub fn machine_dates(
             "date",
             "weibo:article:create_at",
             "datecreated",
+            "published",
+            "article:published",
+            "citation_publication_date",
+            "citation_date",
         ])
         .and_then(parse_machine_date);
     let updated = metas

@@ -33,7 +33,7 @@ use crate::normalize::chinese::strip_pinyin;
 
 use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
 use content::{blocks_to_html, find_content, render_blocks, resolve, Block};
-use date::{find_date, find_month, FoundDate};
+use date::{find_date, find_month, url_date, FoundDate};
 use dom::{Dom, NONE};
 use meta::{find_title, first_dated, lines, machine_dates, Line, Metas};
 
@@ -409,13 +409,17 @@ pub fn extract_article(
     let (machine, updated) = machine_dates(&dom, &text, &metas);
     let published = match date_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
         Some(t) => find_date(&t).or(machine),
-        None => pick_date(
-            machine,
-            cleaned.date,
+        None => agree_with_url(
+            pick_date(
+                machine,
+                cleaned.date,
+                &lines,
+                title_node,
+                content_start,
+                content_end,
+            ),
+            url_date(page_url),
             &lines,
-            title_node,
-            content_start,
-            content_end,
         ),
     };
 
@@ -492,6 +496,33 @@ pub fn extract_article(
         editors,
         site: ti.site,
     })
+}
+
+/// A day in the page's URL (`/2023/10/03/`) is the site's own record of when it published the
+/// page. A chosen date more than a day away from it (a sidebar's or a related post's date, a
+/// page that prints none of its own) gives way: to a date line printed for that day, which may
+/// carry the time, else to the day itself. A day apart is left alone: URLs are often dated in
+/// another time zone than the page.
+fn agree_with_url(
+    chosen: Option<FoundDate>,
+    url_day: Option<chrono::NaiveDate>,
+    lines: &[Line],
+) -> Option<FoundDate> {
+    let Some(day) = url_day else {
+        return chosen;
+    };
+    if chosen.is_some_and(|c| (c.naive_date() - day).num_days().abs() <= 1) {
+        return chosen;
+    }
+    let printed = lines
+        .iter()
+        .filter_map(|l| find_date(&l.text))
+        .filter(|d| d.naive_date() == day)
+        .max_by_key(|d| d.has_time);
+    printed.or(Some(FoundDate {
+        date: crate::model::RawDate::Local(day.and_time(chrono::NaiveTime::MIN)),
+        has_time: false,
+    }))
 }
 
 /// Choose the publish time: a machine date with a time of day wins; else a visible date between

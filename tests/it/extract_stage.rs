@@ -373,3 +373,38 @@ fn english_dates_on_corpus_pages() {
         assert_eq!(got, want, "{id}");
     }
 }
+
+/// A page that prints no date of its own, only its sidebar's: the day in its URL wins, and a date
+/// line printed for that day lends its time.
+#[test]
+fn the_url_day_overrules_a_sidebar_date() {
+    let html = |own: &str| {
+        format!(
+            "<html><body><h1>Wine styles</h1><aside><p>Other post - 16 February 2026</p></aside>\
+             <div class=\"post\"><p>{}</p></div><footer>{own}</footer></body></html>",
+            "Wine comes in many styles, and each one has its own story to tell. ".repeat(8)
+        )
+    };
+    let url = "https://example.org/blog/2023/october/03/wine-styles";
+    let day = |e: &RawEntry| match e.published.unwrap() {
+        RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
+        RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+    };
+    let e = extract_article(&html(""), url, &ArticleRules::default()).unwrap();
+    assert_eq!(day(&e), "2023-10-03 00:00");
+    let e = extract_article(
+        &html("Posted 3 October 2023, 14:05"),
+        url,
+        &ArticleRules::default(),
+    )
+    .unwrap();
+    assert_eq!(day(&e), "2023-10-03 14:05");
+    // Without a date in the URL, the sidebar's date is all there is.
+    let e = extract_article(
+        &html(""),
+        "https://example.org/blog/wine-styles",
+        &ArticleRules::default(),
+    )
+    .unwrap();
+    assert_eq!(day(&e), "2026-02-16 00:00");
+}
