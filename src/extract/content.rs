@@ -140,6 +140,9 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         last = ps;
         parent = dom.nodes[parent].parent;
     }
+    if let Some(a) = article_ancestor(dom, &s, top, best) {
+        top = a;
+    }
     // A lone child carries no more than its parent.
     loop {
         let p = dom.nodes[top].parent;
@@ -204,6 +207,36 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         }
     }
     out
+}
+
+/// Page builders (Elementor, Gutenberg, Divi) wrap every few paragraphs in a stack of widgets:
+/// the best-scored node is then one widget, while an ancestor a few levels up holds the whole
+/// article, its score diluted by the depth. An ancestor that holds at least twice the prose,
+/// nearly free of links, and still scores near the best is the article; of several, the best
+/// scored.
+fn article_ancestor(dom: &Dom, s: &Scorer<'_, '_>, top: usize, best: f32) -> Option<usize> {
+    let prose = dom.nodes[top].alpha;
+    let mut a = dom.nodes[top].parent;
+    let mut chosen: Option<(usize, f32)> = None;
+    for _ in 0..10 {
+        // Text inside a form (a forum's post list) is not rendered from above the form.
+        if a == NONE || matches!(dom.nodes[a].name, "body" | "html" | "form") {
+            break;
+        }
+        // Only plain containers: a list or a table wrapping the text renders otherwise.
+        if s.init[a] && matches!(dom.nodes[a].name, "div" | "article" | "section" | "main") {
+            let fs = s.final_score(a);
+            if fs >= best * 0.6
+                && dom.nodes[a].alpha >= prose * 2
+                && dom.link_density(a) < 0.2
+                && chosen.is_none_or(|(_, c)| fs > c)
+            {
+                chosen = Some((a, fs));
+            }
+        }
+        a = dom.nodes[a].parent;
+    }
+    chosen.map(|(a, _)| a)
 }
 
 /// One paragraph-level piece of the cleaned content.
