@@ -191,10 +191,18 @@ pub fn is_space(c: char) -> bool {
     c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
 }
 
+/// React's streamed server rendering (Next.js and others) sends a Suspense boundary's content
+/// late, in `<div hidden id="S:1f">`, and a script moves it into place as the page loads: the
+/// reader sees it, so it is not hidden text.
+fn react_streamed(id: Option<&str>) -> bool {
+    id.and_then(|i| i.strip_prefix("S:"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Does an inline `style` or attribute hide the element?
 fn hidden_by_attrs(el: &ElementRef) -> bool {
     let v = el.value();
-    if v.attr("hidden").is_some() {
+    if v.attr("hidden").is_some() && !react_streamed(v.attr("id")) {
         return true;
     }
     if v.attr("aria-hidden") == Some("true") {

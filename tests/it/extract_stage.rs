@@ -430,3 +430,21 @@ fn page_builder_widgets_yield_the_whole_article() {
     let f1 = bigram_f1(&text, label);
     assert!(f1 > 0.9, "body F1 {f1:.3}");
 }
+
+/// React's streamed server rendering sends the article late in `<div hidden id="S:0">`, which a
+/// script moves into place: it is the page's text. Other `hidden` elements stay out.
+#[test]
+fn react_streamed_content_is_not_hidden() {
+    let para = "The best mattress for side sleepers keeps the spine straight, and it relieves \
+                pressure on the shoulders and hips, which matters more than any brand name.";
+    let html = format!(
+        "<html><body><main><template id=\"B:0\"></template><p>Loading…</p></main>\
+         <div hidden id=\"S:0\"><article><h1>Side sleepers</h1><p>{para}</p><p>{para}</p>\
+         <p>{para}</p></article></div><div hidden><p>A hidden teaser, never shown to anyone, \
+         with enough words and commas, to count, as a paragraph.</p></div></body></html>"
+    );
+    let e = extract_article(&html, "https://example.org/a", &ArticleRules::default()).unwrap();
+    let body = e.content_html.unwrap();
+    assert!(body.contains("keeps the spine straight"), "{body}");
+    assert!(!body.contains("hidden teaser"), "{body}");
+}
