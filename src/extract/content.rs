@@ -193,6 +193,21 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
             out.push(c);
             continue;
         }
+        // A sibling section of the same kind (same tag, a class in common: a CMS's component
+        // blocks) whose own score is diluted by its depth (its paragraphs sit a few wrappers
+        // down) still belongs when a node inside it scores like article text.
+        let same_kind = nd.name == dom.nodes[top].name
+            && class
+                .split_whitespace()
+                .any(|t| top_class.split_whitespace().any(|u| u == t));
+        if same_kind
+            && nd.block_desc
+            && dom.link_density(c) < 0.2
+            && best_inside(dom, &s, c) >= threshold
+        {
+            out.push(c);
+            continue;
+        }
         if nd.name == "p" || (is_block(nd.name) && !nd.block_desc) {
             let ld = dom.link_density(c);
             let len = nd.chars;
@@ -207,6 +222,14 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         }
     }
     out
+}
+
+/// The best score of any node inside `c` (0 when none was scored).
+fn best_inside(dom: &Dom, s: &Scorer<'_, '_>, c: usize) -> f32 {
+    (c + 1..dom.nodes[c].end)
+        .filter(|&i| s.init[i])
+        .map(|i| s.final_score(i))
+        .fold(0.0, f32::max)
 }
 
 /// Page builders (Elementor, Gutenberg, Divi) wrap every few paragraphs in a stack of widgets:

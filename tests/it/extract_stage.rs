@@ -448,3 +448,23 @@ fn react_streamed_content_is_not_hidden() {
     assert!(body.contains("keeps the spine straight"), "{body}");
     assert!(!body.contains("hidden teaser"), "{body}");
 }
+
+/// mozilla/readability's `quanta-1` page (Apache-2.0, see NOTICE.md): the article is split into
+/// sibling sections whose paragraphs sit a few wrappers down; all of them are the article.
+/// Before sections were judged by the text inside them, the body F1 was 0.82.
+#[test]
+fn sibling_sections_with_deep_paragraphs_are_kept() {
+    let dir = "pages/mozilla-readability/quanta-1";
+    let expected = std::fs::read_to_string(fixture_path(&format!("{dir}/expected.html"))).unwrap();
+    let label = scraper::Html::parse_fragment(&expected)
+        .root_element()
+        .text()
+        .collect::<String>();
+    let e = extract_fixture(&format!("{dir}/source.html"));
+    let text = scraper::Html::parse_fragment(e.content_html.as_deref().unwrap())
+        .root_element()
+        .text()
+        .collect::<String>();
+    let f1 = bigram_f1(&text, &label);
+    assert!(f1 > 0.95, "body F1 {f1:.3}");
+}
