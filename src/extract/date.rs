@@ -106,40 +106,17 @@ fn month_number(word: &str) -> Option<u32> {
 }
 
 fn find_english(text: &str) -> Option<(usize, FoundDate)> {
-    for c in english_re().captures_iter(text) {
+    english_re().captures_iter(text).find_map(|c| {
         let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
         let (month, d, y) = if c.get(1).is_some() {
             (month_number(&c[1]), num(2), num(3))
         } else {
             (month_number(&c[5]), num(4), num(6))
         };
-        let (Some(mo), Some(d), Some(y)) = (month, d, y) else {
-            continue;
-        };
-        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
-            continue;
-        };
-        let time = match (num(7), num(8)) {
-            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(
-                to_24h(h, c.get(10).map(|m| m.as_str())),
-                mi,
-                num(9).unwrap_or(0),
-            ),
-            _ => None,
-        };
-        let has_time = time.is_some();
-        let naive = NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN));
-        let offset = c.get(11).and_then(|m| parse_offset(m.as_str()));
-        let date = match (has_time, offset) {
-            (true, Some(o)) => match naive.and_local_timezone(o).single() {
-                Some(dt) => RawDate::Exact(dt),
-                None => RawDate::Local(naive),
-            },
-            _ => RawDate::Local(naive),
-        };
-        return Some((c.get(0)?.start(), FoundDate { date, has_time }));
-    }
-    None
+        let hms = clock(num(7), num(8), num(9), c.get(10).map(|m| m.as_str()));
+        let f = found(y?, month?, d?, hms, c.get(11).map(|m| m.as_str()))?;
+        Some((c.get(0)?.start(), f))
+    })
 }
 
 /// `12.03.2025` or `12.03.2025 14:05`: with dots, the day comes first (the European convention;
@@ -155,28 +132,12 @@ fn dotted_re() -> &'static Regex {
 }
 
 fn find_dotted(text: &str) -> Option<(usize, FoundDate)> {
-    for c in dotted_re().captures_iter(text) {
+    dotted_re().captures_iter(text).find_map(|c| {
         let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-        let (Some(d), Some(mo), Some(y)) = (num(1), num(2), num(3)) else {
-            continue;
-        };
-        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
-            continue;
-        };
-        let time = match (num(4), num(5)) {
-            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0)),
-            _ => None,
-        };
-        let has_time = time.is_some();
-        return Some((
-            c.get(0)?.start(),
-            FoundDate {
-                date: RawDate::Local(NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN))),
-                has_time,
-            },
-        ));
-    }
-    None
+        let hms = clock(num(4), num(5), num(6), None);
+        let f = found(num(3)?, num(2)?, num(1)?, hms, None)?;
+        Some((c.get(0)?.start(), f))
+    })
 }
 
 /// A date in a URL's path, as news and blog sites put it there: `/2023/10/03/`, `/2021-12-29/`,
@@ -252,17 +213,10 @@ fn to_24h(hour: u32, am_pm: Option<&str>) -> u32 {
 fn find_us(text: &str) -> Option<(usize, FoundDate)> {
     let c = us_re().captures(text)?;
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let (mo, d, y, mi) = (num(1)?, num(2)?, num(3)?, num(5)?);
-    let h = to_24h(num(4)?, c.get(7).map(|m| m.as_str()));
-    let day = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
-    let t = NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0))?;
-    Some((
-        c.get(0)?.start(),
-        FoundDate {
-            date: RawDate::Local(NaiveDateTime::new(day, t)),
-            has_time: true,
-        },
-    ))
+    let hms = clock(num(4), num(5), num(6), c.get(7).map(|m| m.as_str()));
+    // Only with a valid time of day: the day and month alone would be ambiguous.
+    let f = found(num(3)?, num(1)?, num(2)?, hms, None).filter(|f| f.has_time)?;
+    Some((c.get(0)?.start(), f))
 }
 
 /// Find the first date in `text` (visible text or a meta value). Dates without a year are
@@ -291,33 +245,49 @@ pub fn find_date(text: &str) -> Option<FoundDate> {
 }
 
 fn find_ymd(text: &str) -> Option<(usize, FoundDate)> {
-    for c in visible_re().captures_iter(text) {
+    visible_re().captures_iter(text).find_map(|c| {
         let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-        let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) else {
-            continue;
-        };
-        let Some(day) = NaiveDate::from_ymd_opt(y as i32, mo, d) else {
-            continue;
-        };
-        let time = match (num(4), num(5)) {
-            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(h, mi, num(6).unwrap_or(0)),
-            _ => None,
-        };
-        let has_time = time.is_some();
-        let naive = NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN));
-        let date = match (has_time, c.get(7).map(|m| m.as_str())) {
-            (true, Some(off)) => match parse_offset(off) {
-                Some(o) => match naive.and_local_timezone(o).single() {
-                    Some(dt) => RawDate::Exact(dt),
-                    None => RawDate::Local(naive),
-                },
-                None => RawDate::Local(naive),
-            },
-            _ => RawDate::Local(naive),
-        };
-        return Some((c.get(0)?.start(), FoundDate { date, has_time }));
-    }
-    None
+        let hms = clock(num(4), num(5), num(6), None);
+        let f = found(num(1)?, num(2)?, num(3)?, hms, c.get(7).map(|m| m.as_str()))?;
+        Some((c.get(0)?.start(), f))
+    })
+}
+
+/// Hour, minute and second as printed (the hour on a 12-hour clock when `am_pm` is given), or
+/// `None` when no hour and minute were.
+fn clock(
+    hour: Option<u32>,
+    minute: Option<u32>,
+    second: Option<u32>,
+    am_pm: Option<&str>,
+) -> Option<(u32, u32, u32)> {
+    Some((to_24h(hour?, am_pm), minute?, second.unwrap_or(0)))
+}
+
+/// The date a match printed: a day, maybe a time of day, maybe a zone (an offset or an
+/// unambiguous abbreviation, used only with a time). `None` for a day that does not exist; an
+/// impossible time of day leaves the day alone.
+fn found(
+    year: u32,
+    month: u32,
+    day: u32,
+    hms: Option<(u32, u32, u32)>,
+    zone: Option<&str>,
+) -> Option<FoundDate> {
+    let day = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let time = hms.and_then(|(h, m, s)| NaiveTime::from_hms_opt(h, m, s));
+    let naive = NaiveDateTime::new(day, time.unwrap_or(NaiveTime::MIN));
+    let date = match (time, zone.and_then(parse_offset)) {
+        (Some(_), Some(o)) => naive
+            .and_local_timezone(o)
+            .single()
+            .map_or(RawDate::Local(naive), RawDate::Exact),
+        _ => RawDate::Local(naive),
+    };
+    Some(FoundDate {
+        date,
+        has_time: time.is_some(),
+    })
 }
 
 /// A numeric offset (`+08:00`, `-0500`), `Z`, or a time zone abbreviation that names one offset
