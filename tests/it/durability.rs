@@ -25,6 +25,18 @@ fn feed_of(s: usize, n: usize) -> String {
     out
 }
 
+/// A config with one source at `url` (its table's extra lines in `source_keys`) in one channel.
+fn write_one_source_config(dir: &Path, url: &str, source_keys: &str) {
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "{}[sources.s]\nurl = \"{url}\"\n{source_keys}[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
+            daemon_config_head(dir),
+        ),
+    )
+    .unwrap();
+}
+
 fn write_config(dir: &Path, origin: &Origin, sources: usize, interval: &str) {
     let mut cfg = format!("{}[poll]\nconcurrency = 8\n", daemon_config_head(dir));
     for s in 0..sources {
@@ -399,15 +411,7 @@ async fn a_second_signal_exits_at_once() {
     a.delay = Duration::from_secs(1);
     raw.set("/slow.xml", a);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!(
-            "{}[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
-            daemon_config_head(dir.path()),
-            raw.url("/slow.xml")
-        ),
-    )
-    .unwrap();
+    write_one_source_config(dir.path(), &raw.url("/slow.xml"), "");
     let mut daemon = Daemon::start(dir.path()).await;
     daemon.wait_healthy(Duration::from_secs(10)).await;
     // Wait until the slow fetch is under way.
@@ -438,15 +442,7 @@ async fn signals_right_after_start_are_handled_not_fatal() {
     let origin = Origin::start().await;
     origin.put("/f.xml", feed_of(0, 3), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!(
-            "{}[sources.s]\nurl = \"{}\"\n[channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n",
-            daemon_config_head(dir.path()),
-            origin.url("/f.xml")
-        ),
-    )
-    .unwrap();
+    write_one_source_config(dir.path(), &origin.url("/f.xml"), "");
     // The moment the daemon says where it serves, a supervisor may signal it. SIGHUP's default
     // action would kill it; SIGTERM's would skip the flush.
     let mut daemon = Daemon::start(dir.path()).await;
@@ -475,21 +471,13 @@ async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
     let mut origin = Origin::start().await;
     origin.put("/f.xml", feed_of(3, 10), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!(
-            "{}[sources.f]\nurl = \"{}\"\ninterval = \"1h\"\n[channels.c0]\ntitle = \"C\"\nsources = [\"f\"]\n",
-            daemon_config_head(dir.path()),
-            origin.url("/f.xml")
-        ),
-    )
-    .unwrap();
+    write_one_source_config(dir.path(), &origin.url("/f.xml"), "interval = \"1h\"\n");
     let mut daemon = Daemon::start(dir.path()).await;
     daemon.wait_healthy(Duration::from_secs(10)).await;
     // Read the feed as soon as it has items, then kill at once (no time for a periodic flush).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let served = loop {
-        let feed = get_json(daemon.url("/feeds/c0.json")).await;
+        let feed = get_json(daemon.url("/feeds/c.json")).await;
         let n = feed["items"].as_array().unwrap().len();
         if n > 0 {
             break n;
@@ -502,7 +490,7 @@ async fn what_was_served_survives_a_sigkill_even_with_the_origin_gone() {
     // The restarted daemon serves on a port of its own: nothing here needs the old one.
     let mut daemon = Daemon::start(dir.path()).await;
     daemon.wait_healthy(Duration::from_secs(10)).await;
-    let feed = get_json(daemon.url("/feeds/c0.json")).await;
+    let feed = get_json(daemon.url("/feeds/c.json")).await;
     assert_eq!(feed["items"].as_array().unwrap().len(), served);
     daemon.signal(libc::SIGTERM);
     daemon.wait_exit(Duration::from_secs(30)).await;
