@@ -105,7 +105,7 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("redirect loop back to {0}")]
     RedirectLoop(String),
-    #[error("redirect to {0} refused: a public source may not send the daemon into a private or loopback network")]
+    #[error("{0} refused: a public source, or a page it links to, may not send the daemon into a private or loopback network")]
     PrivateRedirect(String),
     #[error("response body larger than the {0}-byte limit (poll.max_body)")]
     TooLarge(u64),
@@ -344,14 +344,36 @@ impl Fetcher {
         })
     }
 
-    /// Fetch `url` (http, https or file), with validators from the last fetch.
+    /// Fetch `url` (http, https or file), with validators from the last fetch. The URL is the
+    /// operator's (a configured source): a local one may be fetched and may redirect locally.
     pub async fn get(&self, url: &str, cond: &Conditional) -> Result<FetchOutcome, FetchError> {
+        self.fetch(url, cond, true).await
+    }
+
+    /// Fetch a URL that a page on the web linked to (an HTML source's article): it is held to
+    /// the rules of a public source whatever its host, and names must resolve to public
+    /// addresses from the first request on.
+    pub async fn get_linked(&self, url: &str) -> Result<FetchOutcome, FetchError> {
+        self.fetch(url, &Conditional::default(), false).await
+    }
+
+    async fn fetch(
+        &self,
+        url: &str,
+        cond: &Conditional,
+        operator_url: bool,
+    ) -> Result<FetchOutcome, FetchError> {
         let start = Url::parse(url).map_err(|e| FetchError::BadUrl(format!("{url}: {e}")))?;
         if start.scheme() == "file" {
+            if !operator_url {
+                return Err(FetchError::BadUrl(format!(
+                    "{url}: a linked page may not be a file"
+                )));
+            }
             return self.read_file(&start).await;
         }
         let total = self.cfg.timeout;
-        match tokio::time::timeout(total, self.get_http(start, cond)).await {
+        match tokio::time::timeout(total, self.get_http(start, cond, operator_url)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(total)),
         }
@@ -381,8 +403,16 @@ impl Fetcher {
         }))
     }
 
-    async fn get_http(&self, start: Url, cond: &Conditional) -> Result<FetchOutcome, FetchError> {
-        let start_is_local = is_local_url(&start);
+    async fn get_http(
+        &self,
+        start: Url,
+        cond: &Conditional,
+        operator_url: bool,
+    ) -> Result<FetchOutcome, FetchError> {
+        if !operator_url && is_local_url(&start) {
+            return Err(FetchError::PrivateRedirect(start.to_string()));
+        }
+        let start_is_local = operator_url && is_local_url(&start);
         let mut url = start.clone();
         let mut seen: HashSet<String> = HashSet::from([url.to_string()]);
         let mut all_permanent = true;
@@ -392,7 +422,7 @@ impl Fetcher {
             let _permits = self.limits.acquire(&host).await;
             // After a public source's first redirect, names must resolve to public addresses
             // when connecting, not only when the redirect was checked.
-            let guarded = hops > 0 && !start_is_local;
+            let guarded = !start_is_local && (hops > 0 || !operator_url);
             let client = if guarded { &self.guarded } else { &self.client };
             let mut req = client.get(url.clone());
             if let Some(e) = &cond.etag {
@@ -616,6 +646,24 @@ mod tests {
         assert_eq!(plain.status(), 200);
         let e = f.guarded.get(&url).send().await.unwrap_err();
         assert!(refused_as_private(&e), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn linked_pages_are_held_to_the_public_rules() {
+        let f = Fetcher::new(FetchConfig::default()).unwrap();
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://169.254.169.254/latest/meta-data/",
+        ] {
+            assert!(
+                matches!(f.get_linked(url).await, Err(FetchError::PrivateRedirect(_))),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            f.get_linked("file:///etc/hostname").await,
+            Err(FetchError::BadUrl(_))
+        ));
     }
 
     #[tokio::test]

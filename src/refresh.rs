@@ -503,6 +503,8 @@ pub async fn collect(
         Document::Links(links) => links,
     };
     let html = src.html.as_ref().expect("links come from an html source");
+    let from_local_page = url::Url::parse(&doc.final_url)
+        .is_ok_and(|u| u.scheme() == "file" || crate::fetch::is_local_url(&u));
     let todo: Vec<String> = links
         .into_iter()
         .filter(|l| !known(&normalize::canonical_url(l)))
@@ -513,7 +515,7 @@ pub async fn collect(
             let rules = html.rules.clone();
             let src = src.clone();
             async move {
-                let r = fetch_article(&fetcher, &src, &link, rules, now).await;
+                let r = fetch_article(&fetcher, &src, &link, from_local_page, rules, now).await;
                 (link, r)
             }
         })
@@ -544,14 +546,17 @@ async fn fetch_article(
     fetcher: &Fetcher,
     src: &SourceConfig,
     link: &str,
+    from_local_page: bool,
     rules: extract::ArticleRules,
     now: DateTime<Utc>,
 ) -> Result<Option<Article>, String> {
-    let doc = match fetcher
-        .get(link, &Conditional::default())
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    // A link from a local list page is the operator's; one from a page on the web is not.
+    let listed = if from_local_page {
+        fetcher.get(link, &Conditional::default()).await
+    } else {
+        fetcher.get_linked(link).await
+    };
+    let doc = match listed.map_err(|e| e.to_string())? {
         FetchOutcome::Fetched(d) => d,
         FetchOutcome::NotModified { .. } => return Err("unexpected 304".into()),
     };

@@ -111,6 +111,9 @@ pub fn extract_links(
         .next()
         .and_then(|b| b.value().attr("href"));
     let base = base_url(base_href, page_url);
+    let page_is_local = Url::parse(page_url)
+        .map(|u| u.scheme() == "file" || crate::fetch::is_local_url(&u))
+        .unwrap_or(false);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut push = |href: &str, out: &mut Vec<String>| {
@@ -123,6 +126,13 @@ pub fn extract_links(
         };
         let Ok(mut u) = Url::parse(&abs) else { return };
         if !matches!(u.scheme(), "http" | "https" | "file") {
+            return;
+        }
+        // What a page links to is the page author's choice, not the operator's: a list page
+        // on the web may not send the daemon to local files or into the private network
+        // (a file, a metadata endpoint, an admin panel would be fetched and published). A
+        // local list page (a file, a host on the LAN) was configured as such and may.
+        if !page_is_local && (u.scheme() == "file" || crate::fetch::is_local_url(&u)) {
             return;
         }
         u.set_fragment(None);

@@ -141,6 +141,22 @@ fn list_page_yields_two_distinct_article_links() {
     );
 }
 
+/// A list page on the web may not point the daemon at files or into the private network; a
+/// local one (configured by the operator) may.
+#[test]
+fn public_list_pages_cannot_link_into_local_space() {
+    let html = r#"<ul class="l"><li><a href="/news/1.html">ok</a></li>
+        <li><a href="file:///etc/hostname">file</a></li>
+        <li><a href="http://169.254.169.254/latest/meta-data/">metadata</a></li>
+        <li><a href="http://127.0.0.1:8080/admin">loopback</a></li>
+        <li><a href="http://localhost/x">localhost</a></li>
+        <li><a href="http://10.1.2.3/y">lan</a></li></ul>"#;
+    let links = extract_links(html, "https://site.cn/index.html", ".l a", 10).unwrap();
+    assert_eq!(links, vec!["https://site.cn/news/1.html"]);
+    let local = extract_links(html, "http://127.0.0.1:9000/index.html", ".l a", 10).unwrap();
+    assert_eq!(local.len(), 6, "{local:?}");
+}
+
 #[test]
 fn list_links_drop_fragments_scripts_and_mail() {
     let html = r##"<div class="l"><a href="a.html#c">A</a><a href="a.html">A</a>
