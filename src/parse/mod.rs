@@ -163,7 +163,7 @@ fn sniff(text: &str) -> Sniff<'_> {
     let mut rest = t;
     let mut body = t;
     let mut html_doctype = false;
-    let mut doctype = None;
+    let mut doctype_span: Option<(usize, usize)> = None;
     loop {
         rest = rest.trim_start_matches(is_skippable);
         if rest.starts_with("<?") {
@@ -181,7 +181,13 @@ fn sniff(text: &str) -> Sniff<'_> {
             };
             rest = &rest[e + 3..];
         } else if rest.starts_with("<!") {
-            if rest.len() >= 14 && rest[..14].eq_ignore_ascii_case("<!doctype html") {
+            // Compared as bytes: a multi-byte character may sit where the word would end.
+            let starts = |word: &str| {
+                rest.as_bytes()
+                    .get(..word.len())
+                    .is_some_and(|b| b.eq_ignore_ascii_case(word.as_bytes()))
+            };
+            if starts("<!doctype html") {
                 html_doctype = true;
             }
             let Some(e) = doctype_end(rest) else {
@@ -189,8 +195,11 @@ fn sniff(text: &str) -> Sniff<'_> {
             };
             // Found here, where the prolog is walked, in any letter case: a second search for
             // the exact spellings would miss `<!DocType` and let its entities through unchecked.
-            if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case("<!doctype") {
-                doctype = Some(&rest[..e]);
+            // Every declaration counts: the span runs from the first DOCTYPE to the end of the
+            // last one.
+            if starts("<!doctype") {
+                let at = t.len() - rest.len();
+                doctype_span = Some((doctype_span.map_or(at, |(first, _)| first), at + e));
             }
             rest = &rest[e..];
         } else {
@@ -222,7 +231,7 @@ fn sniff(text: &str) -> Sniff<'_> {
             Sniff::Feed {
                 body,
                 root_base: attr(start_tag, "xml:base").map(str::to_string),
-                doctype,
+                doctype: doctype_span.map(|(a, b)| &t[a..b]),
             }
         }
         _ => {
@@ -726,6 +735,24 @@ fn from_rss_enclosure(m: &feed_rs::model::MediaObject) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prologs_with_odd_characters_or_several_doctypes() {
+        // A multi-byte character where `<!doctype` would end is no reason to panic (the
+        // documents are not well-formed; what matters is an answer, not a crash).
+        let _ = parse_feed(
+            "<!\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}><rss version=\"2.0\"></rss>",
+            None,
+        );
+        let _ = parse_feed("<!a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}><rss/>", None);
+        // An entity bomb in the first of two DOCTYPEs is still seen.
+        let two = "<!DOCTYPE rss [<!ENTITY a \"ha\"><!ENTITY b \"&a;&a;\">]><!DOCTYPE x>\
+                   <rss version=\"2.0\"><channel><title>&b;</title></channel></rss>";
+        assert!(matches!(
+            parse_feed(two, None),
+            Err(ParseError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn entity_bombs_are_refused_in_any_doctype_spelling() {
