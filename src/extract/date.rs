@@ -38,7 +38,7 @@ fn visible_re() -> &'static Regex {
                 (?:\s*|T|\s*[,，]\s*)
                 (\d{1,2}) \s* (?::|：|时|時|点|點) \s* (\d{1,2}) (?:\s*(?::|：|分)\s*(\d{1,2}))?
                 (?:\.\d+)?
-                \s* (Z|[+-]\d{2}:?\d{2}|UTC\b|GMT\b|[ECMP][SD]T\b|CES?T\b|JST\b|KST\b|HKT\b|SGT\b|AES?T\b|AEDT\b)?
+                \s* (Z\b|[+-]\d{2}:?\d{2}|UTC\b|GMT\b|[ECMP][SD]T\b|CES?T\b|JST\b|KST\b|HKT\b|SGT\b|AES?T\b|AEDT\b)?
             )?
             (?:[^0-9]|$)",
         )
@@ -125,7 +125,7 @@ fn dotted_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?:^|[^0-9.])(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})(?:\s*,?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:[^0-9.]|\.?$|\.\s)",
+            r"(?:^|[^0-9.A-Za-z])(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})(?:\s*,?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:[^0-9.]|\.?$|\.\s)",
         )
         .expect("valid regex")
     })
@@ -148,9 +148,9 @@ fn url_date_re() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(
             r"(?ix)
-            /((?:19|20)\d{2}) [/-] (\d{1,2}|[a-z]{3,9}) [/-] (\d{1,2}) (?:/|[^0-9a-z]|$)
+            /((?:19|20)\d{2}) [/-] (\d{1,2}|[a-z]{3,9}) [/-] (\d{1,2}) (?:[/._]|$)
           | /((?:19|20)\d{2}) / (\d{2})(\d{2}) /
-          | (?:^|[^0-9])((?:19|20)\d{2})(\d{2})(\d{2})(?:[^0-9]|$)",
+          | (?:/|\bt)((?:19|20)\d{2})(\d{2})(\d{2})(?:[/._]|$)",
         )
         .expect("valid regex")
     })
@@ -529,6 +529,12 @@ mod tests {
         // Words that only start like a month, versions and impossible days are no dates.
         assert!(find_date("Marching 25, 2024").is_none());
         assert!(find_date("version 1.2.2024.5").is_none());
+        assert!(find_date("Firmware v2.1.2024").is_none());
+        // A city after a time is no zone.
+        assert_eq!(
+            find_date("2024-03-01 14:05 Zagreb").unwrap().date,
+            local("2024-03-01 14:05:00")
+        );
         assert!(find_date("February 30, 2024").is_none());
         assert!(find_date("in May 2024").is_none());
     }
@@ -563,6 +569,8 @@ mod tests {
             assert_eq!(url_date(url), want, "{url}");
         }
         for url in [
+            "https://x.org/2023/10/10-best-laptops/",
+            "https://shop.example/sku-20181105-black",
             "https://x.org/article/436674/best-laptops.html",
             "https://x.org/2023/best-of",
             "https://x.org/p/12345678901",

@@ -428,6 +428,7 @@ pub fn extract_article(
                 content_start,
                 content_end,
             ),
+            machine,
             url_date(page_url),
             &lines,
         ),
@@ -515,6 +516,7 @@ pub fn extract_article(
 /// another time zone than the page.
 fn agree_with_url(
     chosen: Option<FoundDate>,
+    machine: Option<FoundDate>,
     url_day: Option<chrono::NaiveDate>,
     lines: &[Line],
 ) -> Option<FoundDate> {
@@ -524,11 +526,22 @@ fn agree_with_url(
     if chosen.is_some_and(|c| (c.naive_date() - day).num_days().abs() <= 1) {
         return chosen;
     }
-    let printed = lines
+    // A time the page states in its metadata is the publisher's own word; it stays.
+    if chosen.is_some_and(|c| c.has_time && Some(c) == machine) {
+        return chosen;
+    }
+    // The first line printed for that day (later ones are often comments), with a time if
+    // any line gives one.
+    let printed: Vec<FoundDate> = lines
         .iter()
         .filter_map(|l| find_date(&l.text))
         .filter(|d| d.naive_date() == day)
-        .max_by_key(|d| d.has_time);
+        .collect();
+    let printed = printed
+        .iter()
+        .find(|d| d.has_time)
+        .or(printed.first())
+        .copied();
     printed.or(Some(FoundDate {
         date: crate::model::RawDate::Local(day.and_time(chrono::NaiveTime::MIN)),
         has_time: false,

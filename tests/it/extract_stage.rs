@@ -415,6 +415,21 @@ fn the_url_day_overrules_a_sidebar_date() {
     )
     .unwrap();
     assert_eq!(day(&e), "2023-10-03 14:05");
+    // The first timed line for the day, not a later comment's.
+    let e = extract_article(
+        &html("Posted 3 October 2023, 14:05</footer><footer>Comment: October 3, 2023 11:15 PM"),
+        url,
+        &ArticleRules::default(),
+    )
+    .unwrap();
+    assert_eq!(day(&e), "2023-10-03 14:05");
+    // A time the page's metadata states stays, whatever the URL says.
+    let meta = html("").replace(
+        "<html>",
+        "<html><head><meta property=\"article:published_time\" content=\"2024-01-05T08:00:00Z\"></head>",
+    );
+    let e = extract_article(&meta, url, &ArticleRules::default()).unwrap();
+    assert_eq!(day(&e), "2024-01-05 08:00");
     // Without a date in the URL, the sidebar's date is all there is.
     let e = extract_article(
         &html(""),
