@@ -108,6 +108,39 @@ pub struct FeedCache {
 
 type FlightKey = (String, Format, usize);
 
+/// One caller's share of a feed's render gate. Dropping it (when the caller is done, or when
+/// its request is dropped mid-render) removes the gate if nobody else holds it, so gates for
+/// one-off `?limit=` values or removed channels do not pile up.
+struct Flight<'c> {
+    cache: &'c FeedCache,
+    key: FlightKey,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'c> Flight<'c> {
+    fn join(cache: &'c FeedCache, key: FlightKey) -> Flight<'c> {
+        let gate = cache
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Flight { cache, key, gate }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        // Taken under the map's lock, where every new caller clones the gate: the map's
+        // reference and ours being the only two means nobody is waiting or about to.
+        let mut m = self.cache.inflight.lock().expect("inflight lock");
+        if Arc::strong_count(&self.gate) <= 2 {
+            m.remove(&self.key);
+        }
+    }
+}
+
 /// Why a feed could not be rendered for a request.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -215,16 +248,9 @@ impl FeedCache {
         if let Some(r) = lookup() {
             return Ok(r);
         }
-        let key: FlightKey = (ch.id.clone(), format, limit);
-        let gate = self
-            .inflight
-            .lock()
-            .expect("inflight lock")
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let flight = Flight::join(self, (ch.id.clone(), format, limit));
         let result = async {
-            let _turn = gate.lock().await;
+            let _turn = flight.gate.lock().await;
             // Whoever held the gate before may have rendered it already.
             if let Some(r) = lookup() {
                 return Ok(r);
@@ -248,11 +274,7 @@ impl FeedCache {
             Ok(r)
         }
         .await;
-        // The last one out removes the gate (the map's reference and ours are the two left).
-        let mut m = self.inflight.lock().expect("inflight lock");
-        if Arc::strong_count(&gate) <= 2 {
-            m.remove(&key);
-        }
+        drop(flight);
         result
     }
 
@@ -483,6 +505,22 @@ mod tests {
             cache.inflight.lock().unwrap().is_empty(),
             "gates are removed"
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_mid_render_leaves_no_gate() {
+        let (_d, store, cfg) = setup();
+        let cache = FeedCache::default();
+        let ch = cfg.channels["c"].clone();
+        let base = cfg.server.base_url.clone();
+        // Poll the render once (it starts the blocking render and waits), then drop it, as a
+        // server drops a request whose client went away.
+        {
+            let fut = cache.current_or_render(&store, &ch, &base, Format::Atom, 7);
+            let mut fut = std::pin::pin!(fut);
+            let _ = futures_util::poll!(fut.as_mut());
+        }
+        assert!(cache.inflight.lock().unwrap().is_empty());
     }
 
     #[test]
