@@ -308,11 +308,9 @@ impl Store {
         let mut pending = Pending::default();
         let mut seen_ids = std::collections::HashSet::new();
 
+        // Canonical URLs this batch writes: a second entry with one of them is the same story.
+        let mut batch_urls = std::collections::HashSet::new();
         for mut art in articles {
-            // Two entries of one document with the same id: the first wins.
-            if !seen_ids.insert(art.id.clone()) {
-                continue;
-            }
             let tk = tomb_key(&art.id);
             if let Some(t) = self.tree.get(&tk)? {
                 let expiry = t
@@ -348,6 +346,17 @@ impl Store {
                             }
                         }
                     }
+                }
+            }
+            // Two entries of one document that are one story (the same id, or one URL that
+            // leads to one stored article or to one written here): the first wins. Checked
+            // after the URL lookup, which may have given this entry another entry's id.
+            if !seen_ids.insert(art.id.clone()) {
+                continue;
+            }
+            if let Some(u) = &art.url {
+                if !batch_urls.insert(url_key(source, u)) {
+                    continue;
                 }
             }
             match existing {
@@ -695,6 +704,51 @@ mod tests {
         let later = now + chrono::Duration::days(2);
         assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 1);
         assert!(!s.knows_url("a", "http://x/1-moved").unwrap());
+    }
+
+    #[test]
+    fn one_story_twice_in_a_document_is_written_once() {
+        let (_d, s) = open();
+        let st = SourceState::default();
+        let now = Utc::now();
+        let r = Retention::default();
+        s.apply_refresh("a", vec![art("a", 0, 0)], &st, r, now)
+            .unwrap();
+        // Two new guids, both at item 0's URL: one update of item 0, not two.
+        let mut a = art("a", 10, 10);
+        a.url = Some("http://x/0".into());
+        let mut b = art("a", 11, 20);
+        b.url = Some("http://x/0".into());
+        let c = s.apply_refresh("a", vec![a, b], &st, r, now).unwrap();
+        assert_eq!((c.new, c.updated, c.total), (0, 1, 1));
+        let ids: Vec<String> = s
+            .newest("a", 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        // Two new guids sharing a new URL: one article, whose URL key outlives no tombstone.
+        let mut g1 = art("a", 1, 30);
+        g1.url = Some("http://x/u".into());
+        let mut g2 = art("a", 2, 25);
+        g2.url = Some("http://x/u".into());
+        let keep_one = Retention {
+            max_items: 2,
+            tombstone_ttl: std::time::Duration::from_secs(86400),
+            ..Retention::default()
+        };
+        let c = s
+            .apply_refresh("a", vec![g1, g2], &st, keep_one, now)
+            .unwrap();
+        assert_eq!(c.new, 1);
+        assert_eq!(
+            s.expire_tombstones(now + chrono::Duration::days(2), 1000)
+                .unwrap(),
+            0
+        );
+        assert!(s.knows_url("a", "http://x/u").unwrap());
+        assert_eq!(s.count("a"), 2);
     }
 
     #[test]
