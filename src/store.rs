@@ -322,6 +322,17 @@ impl Store {
                     continue;
                 }
                 batch.remove(tk);
+                // The expired tombstone's URL key goes with it, unless the story is back at the
+                // same URL (its key is written again below).
+                if let Some(old_uk) = t.get(8..).filter(|k| !k.is_empty()) {
+                    let same = art
+                        .url
+                        .as_ref()
+                        .is_some_and(|u| url_key(source, u).as_slice() == old_uk);
+                    if !same {
+                        batch.remove(old_uk.to_vec());
+                    }
+                }
             }
             // Within a source an item is also recognised by its canonical URL, so a feed that
             // changes its guids does not duplicate every story.
@@ -704,6 +715,34 @@ mod tests {
         let later = now + chrono::Duration::days(2);
         assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 1);
         assert!(!s.knows_url("a", "http://x/1-moved").unwrap());
+    }
+
+    #[test]
+    fn a_story_back_after_its_tombstone_expired_at_a_new_url_leaves_no_old_key() {
+        let (_d, s) = open();
+        let st = SourceState::default();
+        let now = Utc::now();
+        let r = Retention {
+            max_items: 1,
+            tombstone_ttl: std::time::Duration::from_secs(60),
+            ..Retention::default()
+        };
+        // Item 1 is pruned at once (item 2 is newer): tombstoned with its URL.
+        s.apply_refresh("a", vec![art("a", 1, 1), art("a", 2, 2)], &st, r, now)
+            .unwrap();
+        assert!(s.knows_url("a", "http://x/1").unwrap());
+        // Its tombstone expires (not yet swept) and it comes back under the same guid at a new
+        // URL, newer than item 2.
+        let later = now + chrono::Duration::minutes(5);
+        let mut back = art("a", 1, 3);
+        back.url = Some("http://x/1-new".into());
+        let c = s.apply_refresh("a", vec![back], &st, r, later).unwrap();
+        assert_eq!(c.new, 1);
+        assert!(s.knows_url("a", "http://x/1-new").unwrap());
+        assert!(
+            !s.knows_url("a", "http://x/1").unwrap(),
+            "the old URL key leaked"
+        );
     }
 
     #[test]
