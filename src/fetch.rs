@@ -268,6 +268,15 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// True when the environment names a proxy that reqwest will use.
+fn behind_proxy() -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].iter().any(|k| {
+        [k.to_string(), k.to_ascii_lowercase()]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    })
+}
+
 /// True when `e` was caused by [`PublicOnly`] refusing a name.
 fn refused_as_private(e: &reqwest::Error) -> bool {
     let mut src = std::error::Error::source(e);
@@ -330,7 +339,18 @@ impl Fetcher {
                 .map_err(|e| FetchError::Other(format!("cannot build HTTP client: {e}")))
         };
         let client = built(builder())?;
-        let guarded = built(builder().dns_resolver(Arc::new(PublicOnly)))?;
+        // Behind a proxy (reqwest honours HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) the proxy resolves
+        // the target's name, so a resolver here would only see the proxy's own name, and one
+        // on a private address (a corporate proxy) would fail every guarded fetch. The check
+        // made before each redirect still applies; the one at connect time is left to the proxy.
+        let guarded = if behind_proxy() {
+            tracing::warn!(
+                "an HTTP proxy is set: private-address checks are made before redirects only,                  not again when connecting"
+            );
+            client.clone()
+        } else {
+            built(builder().dns_resolver(Arc::new(PublicOnly)))?
+        };
         let limits = Arc::new(Limits {
             global: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
             per_host: cfg.per_host.max(1),
