@@ -120,6 +120,9 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
     if top == NONE {
         return vec![dom.body];
     }
+    if let Some(a) = common_ancestor_of_runners_up(dom, &s, top, best) {
+        top = a;
+    }
     // Climb while the parent scores better (several good paragraphs containers under it).
     let mut last = best;
     let mut parent = dom.nodes[top].parent;
@@ -222,6 +225,44 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         }
     }
     out
+}
+
+/// readability's alternative candidates: when at least three of the next four best-scored nodes
+/// score within 75% of the best, the article is the nearest ancestor of the best that holds
+/// three of them (an article split into sections that each score alike).
+fn common_ancestor_of_runners_up(
+    dom: &Dom,
+    s: &Scorer<'_, '_>,
+    top: usize,
+    best: f32,
+) -> Option<usize> {
+    let mut ranked: Vec<(f32, usize)> = (0..dom.nodes.len())
+        .filter(|&i| s.init[i] && i != top)
+        .map(|i| (s.final_score(i), i))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let close: Vec<usize> = ranked
+        .iter()
+        .take(4)
+        .filter(|(score, _)| *score >= best * 0.75)
+        .map(|&(_, i)| i)
+        .collect();
+    if close.len() < 3 {
+        return None;
+    }
+    let mut p = dom.nodes[top].parent;
+    // As in `article_ancestor`: not past a form, and only a plain container of prose, not of
+    // link cards, that the renderer will walk (in strict mode not one named like furniture).
+    while p != NONE && !matches!(dom.nodes[p].name, "body" | "html" | "form") {
+        let end = dom.nodes[p].end;
+        if close.iter().filter(|&&c| c > p && c < end).count() >= 3 {
+            let plain = matches!(dom.nodes[p].name, "div" | "article" | "section" | "main");
+            let prose = dom.link_density(p) < 0.25;
+            return (plain && prose && !(s.strict && dom.nodes[p].unlikely)).then_some(p);
+        }
+        p = dom.nodes[p].parent;
+    }
+    None
 }
 
 /// The best score of any node inside `c` (0 when none was scored).
