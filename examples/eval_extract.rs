@@ -37,8 +37,9 @@ struct Page {
     time: Option<Vec<u32>>,
 }
 
-/// The project's decoder, except that a declared legacy charset that decodes with a handful of
-/// errors (a truncated page, one bad byte) is kept rather than replaced by detection.
+/// The project's decoder, except that for bytes that are not valid UTF-8 a declared legacy
+/// charset that decodes with a handful of errors (a truncated page, one bad byte) is kept rather
+/// than replaced by detection.
 fn decode_bytes(bytes: &[u8]) -> String {
     let d = feedloom::decode::decode(bytes, None);
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
@@ -51,6 +52,11 @@ fn decode_bytes(bytes: &[u8]) -> String {
             .collect();
         encoding_rs::Encoding::for_label(label.as_bytes())
     });
+    // Bytes that are valid UTF-8 are UTF-8, whatever the page declares (readability's `qq`
+    // page was saved as UTF-8 and still says gb2312); legacy bytes almost never are.
+    if std::str::from_utf8(bytes).is_ok() {
+        return d.text;
+    }
     if let Some(enc) = declared {
         if enc.name() != d.encoding && enc != encoding_rs::UTF_8 {
             let (text, _, _) = enc.decode(bytes);
