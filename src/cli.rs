@@ -414,15 +414,28 @@ impl StopSignals {
 }
 
 /// Resolves on the first SIGINT or SIGTERM; a second one exits at once. The same streams wait
-/// for the second, so one sent right after the first is not missed.
+/// for the second, so one sent right after the first is not missed. Signals in the first
+/// second count as the first: Ctrl-C under a wrapper script, or a supervisor that sends both
+/// SIGINT and SIGTERM, must not skip the orderly stop.
 async fn shutdown_signal(mut signals: StopSignals) {
     signals.next().await;
     tokio::spawn(async move {
+        let same_request = tokio::time::sleep(SECOND_SIGNAL_AFTER);
+        tokio::pin!(same_request);
+        loop {
+            tokio::select! {
+                _ = &mut same_request => break,
+                _ = signals.next() => {}
+            }
+        }
         signals.next().await;
         eprintln!("feedloom: second signal, exiting now");
         std::process::exit(130);
     });
 }
+
+/// How long after the first stop signal another one is taken as the same request.
+const SECOND_SIGNAL_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn poll(path: &std::path::Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
