@@ -256,13 +256,19 @@ fn common_ancestor_of_runners_up(
     while p != NONE && !matches!(dom.nodes[p].name, "body" | "html" | "form") {
         let end = dom.nodes[p].end;
         if close.iter().filter(|&&c| c > p && c < end).count() >= 3 {
-            let plain = matches!(dom.nodes[p].name, "div" | "article" | "section" | "main");
             let prose = dom.link_density(p) < 0.25;
-            return (plain && prose && !(s.strict && dom.nodes[p].unlikely)).then_some(p);
+            return (plain_container(dom, p) && prose && !(s.strict && dom.nodes[p].unlikely))
+                .then_some(p);
         }
         p = dom.nodes[p].parent;
     }
     None
+}
+
+/// Only a plain container may become the article by climbing: a list or a table wrapping the
+/// text renders otherwise.
+fn plain_container(dom: &Dom, i: usize) -> bool {
+    matches!(dom.nodes[i].name, "div" | "article" | "section" | "main")
 }
 
 /// The best score of any node inside `c` (0 when none was scored).
@@ -287,8 +293,7 @@ fn article_ancestor(dom: &Dom, s: &Scorer<'_, '_>, top: usize, best: f32) -> Opt
         if a == NONE || matches!(dom.nodes[a].name, "body" | "html" | "form") {
             break;
         }
-        // Only plain containers: a list or a table wrapping the text renders otherwise.
-        if s.init[a] && matches!(dom.nodes[a].name, "div" | "article" | "section" | "main") {
+        if s.init[a] && plain_container(dom, a) {
             let fs = s.final_score(a);
             if fs >= best * 0.6
                 && dom.nodes[a].alpha >= prose * 2
