@@ -529,23 +529,8 @@ mod tests {
         let cache = FeedCache::default();
         let now = Utc::now();
         let art = crate::model::Article {
-            id: crate::normalize::article_id("a", Some("g1"), None, "", ""),
-            source: "a".into(),
-            url: Some("http://x/1".into()),
-            guid: Some("g1".into()),
-            title: "one".into(),
-            content_html: None,
-            content_text: String::new(),
-            summary_html: None,
             published: Some(now.fixed_offset()),
-            updated: None,
-            first_seen: now,
-            authors: vec![],
-            categories: vec![],
-            enclosures: vec![],
-            origin: None,
-            editors: vec![],
-            site: None,
+            ..crate::model::Article::sample("a", 1, 0)
         };
         store
             .apply_refresh(

@@ -136,6 +136,32 @@ pub struct Article {
 }
 
 impl Article {
+    /// A plain article for unit tests: guid `g{n}`, URL `http://x/{n}`, published `minutes`
+    /// after 2024-01-01T00:00Z.
+    #[cfg(test)]
+    pub fn sample(source: &str, n: u32, minutes: i64) -> Article {
+        let base = DateTime::parse_from_rfc3339("2024-01-01T00:00:00+00:00").expect("valid");
+        Article {
+            id: crate::normalize::article_id(source, Some(&format!("g{n}")), None, "", ""),
+            source: source.into(),
+            url: Some(format!("http://x/{n}")),
+            guid: Some(format!("g{n}")),
+            title: format!("item {n}"),
+            content_html: Some(format!("<p>{n}</p>")),
+            content_text: format!("{n}"),
+            summary_html: None,
+            published: Some(base + chrono::Duration::minutes(minutes)),
+            updated: None,
+            first_seen: Utc::now(),
+            authors: vec![],
+            categories: vec![],
+            enclosures: vec![],
+            origin: None,
+            editors: vec![],
+            site: None,
+        }
+    }
+
     /// The instant used to order articles: published, else updated, else first seen.
     pub fn sort_time(&self) -> DateTime<Utc> {
         self.published

@@ -561,26 +561,7 @@ mod tests {
     use super::*;
 
     fn art(source: &str, n: u32, minutes: i64) -> Article {
-        let base = DateTime::parse_from_rfc3339("2024-01-01T00:00:00+00:00").unwrap();
-        Article {
-            id: crate::normalize::article_id(source, Some(&format!("g{n}")), None, "", ""),
-            source: source.into(),
-            url: Some(format!("http://x/{n}")),
-            guid: Some(format!("g{n}")),
-            title: format!("item {n}"),
-            content_html: Some(format!("<p>{n}</p>")),
-            content_text: format!("{n}"),
-            summary_html: None,
-            published: Some(base + chrono::Duration::minutes(minutes)),
-            updated: None,
-            first_seen: Utc::now(),
-            authors: vec![],
-            categories: vec![],
-            enclosures: vec![],
-            origin: None,
-            editors: vec![],
-            site: None,
-        }
+        Article::sample(source, n, minutes)
     }
 
     fn open() -> (tempfile::TempDir, Store) {
