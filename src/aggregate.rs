@@ -144,25 +144,12 @@ mod tests {
     fn art(source: &str, id: &str, url: &str, minute: i64, title: &str) -> Article {
         Article {
             id: id.into(),
-            source: source.into(),
             url: Some(url.into()),
             guid: None,
             title: title.into(),
             content_html: None,
             content_text: String::new(),
-            summary_html: None,
-            published: Some(
-                DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap()
-                    + chrono::Duration::minutes(minute),
-            ),
-            updated: None,
-            first_seen: Utc::now(),
-            authors: vec![],
-            categories: vec![],
-            enclosures: vec![],
-            origin: None,
-            editors: vec![],
-            site: None,
+            ..Article::sample(source, 0, minute)
         }
     }
 

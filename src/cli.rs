@@ -234,7 +234,7 @@ pub fn warnings(c: &Config) -> Vec<String> {
         }
     }
     for s in c.sources.values() {
-        let public = s.url.scheme() != "file" && !crate::fetch::is_local_url(&s.url);
+        let public = !crate::fetch::in_local_space(&s.url);
         if public && s.interval < std::time::Duration::from_secs(60) {
             out.push(format!(
                 "source {:?} polls a public host every {:?}: that is impolite (use at least 1m)",

@@ -210,6 +210,12 @@ pub fn is_local_url(u: &Url) -> bool {
     }
 }
 
+/// True for a file, or a URL whose host is loopback, private, link-local or a local name: the
+/// space only the operator may point the daemon into.
+pub fn in_local_space(u: &Url) -> bool {
+    u.scheme() == "file" || is_local_url(u)
+}
+
 /// A source configured with a public address may not be redirected into loopback, private or
 /// link-local space (cloud metadata endpoints, admin panels); one configured locally may.
 pub fn redirect_allowed(start_is_local: bool, next: &Url) -> bool {

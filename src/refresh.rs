@@ -503,8 +503,8 @@ pub async fn collect(
         Document::Links(links) => links,
     };
     let html = src.html.as_ref().expect("links come from an html source");
-    let from_local_page = url::Url::parse(&doc.final_url)
-        .is_ok_and(|u| u.scheme() == "file" || crate::fetch::is_local_url(&u));
+    let from_local_page =
+        url::Url::parse(&doc.final_url).is_ok_and(|u| crate::fetch::in_local_space(&u));
     let todo: Vec<String> = links
         .into_iter()
         .filter(|l| !known(&normalize::canonical_url(l)))

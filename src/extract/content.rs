@@ -240,10 +240,14 @@ fn common_ancestor_of_runners_up(
         .filter(|&i| s.init[i] && i != top)
         .map(|i| (s.final_score(i), i))
         .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Only the four best matter: select them without sorting every scored node.
+    let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0);
+    if ranked.len() > 4 {
+        ranked.select_nth_unstable_by(3, by_score);
+        ranked.truncate(4);
+    }
     let close: Vec<usize> = ranked
         .iter()
-        .take(4)
         .filter(|(score, _)| *score >= best * 0.75)
         .map(|&(_, i)| i)
         .collect();

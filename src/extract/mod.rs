@@ -111,9 +111,7 @@ pub fn extract_links(
         .next()
         .and_then(|b| b.value().attr("href"));
     let base = base_url(base_href, page_url);
-    let page_is_local = Url::parse(page_url)
-        .map(|u| u.scheme() == "file" || crate::fetch::is_local_url(&u))
-        .unwrap_or(false);
+    let page_is_local = Url::parse(page_url).is_ok_and(|u| crate::fetch::in_local_space(&u));
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut push = |href: &str, out: &mut Vec<String>| {
@@ -132,7 +130,7 @@ pub fn extract_links(
         // on the web may not send the daemon to local files or into the private network
         // (a file, a metadata endpoint, an admin panel would be fetched and published). A
         // local list page (a file, a host on the LAN) was configured as such and may.
-        if !page_is_local && (u.scheme() == "file" || crate::fetch::is_local_url(&u)) {
+        if !page_is_local && crate::fetch::in_local_space(&u) {
             return;
         }
         u.set_fragment(None);

@@ -56,6 +56,22 @@ fn expected() -> serde_json::Value {
     serde_json::from_str(&raw).unwrap()
 }
 
+/// All text of an HTML fragment, tags stripped.
+fn text_of(html: &str) -> String {
+    scraper::Html::parse_fragment(html)
+        .root_element()
+        .text()
+        .collect::<String>()
+}
+
+/// An entry's publish time as the page printed it, to the minute (`2023-10-03 14:05`).
+fn printed_time(e: &RawEntry) -> Option<String> {
+    Some(match e.published? {
+        RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
+        RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+    })
+}
+
 /// Paragraph texts of extracted content (tags stripped, whitespace trimmed).
 fn paragraphs(html: &str) -> Vec<String> {
     let doc = scraper::Html::parse_fragment(html);
@@ -355,19 +371,10 @@ fn corpus_pages_match_their_labels() {
         let e = extract_fixture(&format!("{dir}/original/{id}.html"));
         let label =
             std::fs::read_to_string(fixture_path(&format!("{dir}/cleaned/{id}.txt"))).unwrap();
-        let text = scraper::Html::parse_fragment(e.content_html.as_deref().unwrap())
-            .root_element()
-            .text()
-            .collect::<String>();
+        let text = text_of(e.content_html.as_deref().unwrap());
         let f1 = bigram_f1(&text, &label);
         assert!(f1 > 0.95, "{id}: body F1 {f1:.3}");
-        let got = match e
-            .published
-            .unwrap_or_else(|| panic!("{id}: no publish time"))
-        {
-            RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
-            RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
-        };
+        let got = printed_time(&e).unwrap_or_else(|| panic!("{id}: no publish time"));
         assert_eq!(got, want_time, "{id}");
     }
 }
@@ -379,13 +386,7 @@ fn english_dates_on_corpus_pages() {
     // Both print the day only (0517's time of day is only in a tooltip).
     for (id, want) in [("4524", "2026-02-06 00:00"), ("0517", "2025-05-26 00:00")] {
         let e = extract_fixture(&format!("pages/wcxb-dev-subset/html/{id}.html"));
-        let got = match e
-            .published
-            .unwrap_or_else(|| panic!("{id}: no publish time"))
-        {
-            RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
-            RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
-        };
+        let got = printed_time(&e).unwrap_or_else(|| panic!("{id}: no publish time"));
         assert_eq!(got, want, "{id}");
     }
 }
@@ -402,10 +403,7 @@ fn the_url_day_overrules_a_sidebar_date() {
         )
     };
     let url = "https://example.org/blog/2023/october/03/wine-styles";
-    let day = |e: &RawEntry| match e.published.unwrap() {
-        RawDate::Local(n) => n.format("%Y-%m-%d %H:%M").to_string(),
-        RawDate::Exact(d) => d.format("%Y-%m-%d %H:%M").to_string(),
-    };
+    let day = |e: &RawEntry| printed_time(e).unwrap();
     let e = extract_article(&html(""), url, &ArticleRules::default()).unwrap();
     assert_eq!(day(&e), "2023-10-03 00:00");
     let e = extract_article(
@@ -461,10 +459,7 @@ fn wcxb_body_f1(id: &str) -> f64 {
         .as_str()
         .expect("main_content");
     let e = extract_fixture(&format!("{dir}/html/{id}.html"));
-    let text = scraper::Html::parse_fragment(e.content_html.as_deref().unwrap())
-        .root_element()
-        .text()
-        .collect::<String>();
+    let text = text_of(e.content_html.as_deref().unwrap());
     bigram_f1(&text, label)
 }
 
@@ -501,15 +496,9 @@ fn react_streamed_content_is_not_hidden() {
 fn sibling_sections_with_deep_paragraphs_are_kept() {
     let dir = "pages/mozilla-readability/quanta-1";
     let expected = std::fs::read_to_string(fixture_path(&format!("{dir}/expected.html"))).unwrap();
-    let label = scraper::Html::parse_fragment(&expected)
-        .root_element()
-        .text()
-        .collect::<String>();
+    let label = text_of(&expected);
     let e = extract_fixture(&format!("{dir}/source.html"));
-    let text = scraper::Html::parse_fragment(e.content_html.as_deref().unwrap())
-        .root_element()
-        .text()
-        .collect::<String>();
+    let text = text_of(e.content_html.as_deref().unwrap());
     let f1 = bigram_f1(&text, &label);
     assert!(f1 > 0.95, "body F1 {f1:.3}");
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{client, daemon_config_head, get_json, spawn_app, Daemon, Origin};
+use crate::support::{client, daemon_config_head, get_json, get_text, spawn_app, Daemon, Origin};
 
 /// Config for the three-format channel over `origin`.
 fn merged_config(origin: &Origin) -> String {
@@ -476,14 +476,7 @@ async fn large_feeds_are_sent_intact_from_memory_files() {
 
 /// The daemon's `feedloom_http_sendfile_bytes_total`.
 async fn sendfile_bytes(daemon: &Daemon) -> u64 {
-    let m = client()
-        .get(daemon.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = get_text(daemon.url("/metrics")).await;
     m.lines()
         .find_map(|l| l.strip_prefix("feedloom_http_sendfile_bytes_total "))
         .map_or(0, |v| v.trim().parse().unwrap())

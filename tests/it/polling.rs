@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::support::{client, fixture, spawn_app, Behavior, Origin, RawAnswer, RawOrigin};
+use crate::support::{
+    client, fixture, get_text, spawn_app, Behavior, Origin, RawAnswer, RawOrigin,
+};
 
 const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -294,14 +296,7 @@ sources = ["entity-bomb", "gzip-bomb", "huge", "slow", "e500", "e429", "e410", "
     let s = app.sources().await;
     assert!(find(&s, "e500")["consecutive_failures"].as_u64().unwrap() >= 1);
     assert!(app.get("/healthz").await.status() == 200);
-    let metrics = client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(app.url("/metrics")).await;
     assert!(
         metrics.contains("feedloom_polls_total{outcome=\"error\"}"),
         "{metrics}"

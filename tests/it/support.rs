@@ -351,6 +351,18 @@ pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
         .unwrap()
 }
 
+/// GET a URL and read its body as text.
+pub async fn get_text(url: impl reqwest::IntoUrl) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A client that does not ask for compression (tests look at raw bytes).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
