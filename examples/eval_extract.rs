@@ -24,7 +24,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use feedloom::extract::{extract_article, ArticleRules};
+use feedloom::config::ArticleRules;
+use feedloom::ingest::extract::extract_article;
 use feedloom::model::RawDate;
 
 struct Page {
@@ -41,7 +42,7 @@ struct Page {
 /// charset that decodes with a handful of errors (a truncated page, one bad byte) is kept rather
 /// than replaced by detection.
 fn decode_bytes(bytes: &[u8]) -> String {
-    let d = feedloom::decode::decode(bytes, None);
+    let d = feedloom::ingest::decode::decode(bytes, None);
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
     let declared = ["charset=", "encoding="].iter().find_map(|k| {
         let p = head.find(k)?;

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use chrono_tz::Asia::Shanghai;
-use feedloom::extract::{extract_article, extract_links, ArticleRules, ExtractError};
+use feedloom::config::ArticleRules;
+use feedloom::ingest::extract::{extract_article, extract_links, ExtractError};
+use feedloom::ingest::normalize::pinyin::strip_pinyin;
+use feedloom::model::script::{convert, Script};
 use feedloom::model::{RawDate, RawEntry};
-use feedloom::normalize::chinese::{convert, strip_pinyin, Script};
 
 const ORIGIN: &str = "http://sn.people.com.cn/";
 
@@ -22,7 +24,7 @@ fn fixture_path(rel: &str) -> PathBuf {
 /// left replacement characters (the people.com.cn pages are GBK labelled GB2312).
 fn decode_fixture(rel: &str) -> String {
     let bytes = std::fs::read(fixture_path(rel)).expect("fixture exists");
-    let decoded = feedloom::decode::decode(&bytes, None).text;
+    let decoded = feedloom::ingest::decode::decode(&bytes, None).text;
     if decoded.contains('\u{FFFD}') {
         encoding_rs::GBK.decode(&bytes).0.into_owned()
     } else {

@@ -6,6 +6,7 @@ mod durability;
 mod extract_stage;
 mod foundation;
 mod html_sources;
+mod layout;
 mod ops;
 mod parse_stage;
 mod polling;

@@ -1,4 +1,4 @@
-//! The decode and parse stages: bytes → UTF-8 (`feedloom::decode`) → feed (`feedloom::parse`).
+//! The decode and parse stages: bytes → UTF-8 (`feedloom::ingest::decode`) → feed (`feedloom::ingest::parse`).
 //!
 //! Fixtures live in `tests/fixtures/feeds/` (feed-rs: MIT, feedparser: BSD-2, with their license
 //! files; `hand/`: written for this project).
@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Timelike, Utc};
-use feedloom::decode::decode;
+use feedloom::ingest::decode::decode;
+use feedloom::ingest::parse::{looks_like_feed, parse_feed, ParseError};
 use feedloom::model::{ParsedFeed, RawDate};
-use feedloom::parse::{looks_like_feed, parse_feed, ParseError};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,7 +17,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 /// Decode stage helper: the bytes of a fixture through `decode`.
-fn decode_fixture(rel: &str, content_type: Option<&str>) -> feedloom::decode::Decoded {
+fn decode_fixture(rel: &str, content_type: Option<&str>) -> feedloom::ingest::decode::Decoded {
     let bytes = std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     decode(&bytes, content_type)
 }

@@ -16,7 +16,7 @@ use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
 use feedloom::model::{Article, Enclosure, Person};
-use feedloom::render::{render, FeedMeta, Format};
+use feedloom::serve::render::{render, FeedMeta, Format};
 use serde_json::Value;
 
 const PODCAST_URL: &str = "https://pod.example.org/episodes/1";

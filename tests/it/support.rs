@@ -156,7 +156,10 @@ fn answer(st: &Arc<Mutex<OriginState>>, path: &str, headers: &HeaderMap) -> Resp
     };
     match b {
         Behavior::File { body, content_type } => {
-            let etag = format!("\"{}\"", feedloom::normalize::hex16(&Sha256::digest(&body)));
+            let etag = format!(
+                "\"{}\"",
+                feedloom::model::ids::hex16(&Sha256::digest(&body))
+            );
             let last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
             let inm = headers
                 .get(header::IF_NONE_MATCH)

@@ -1,0 +1,206 @@
+//! Wiring: `App::build(config)` opens the store, binds the listener (port 0 works, for tests) and
+//! loads source states; `run_until_stopped(shutdown)` runs the scheduler and the HTTP server until
+//! the shutdown future resolves, then stops in order: no new polls, in-flight refreshes finish,
+//! the server closes, sled is flushed.
+//!
+//! This is the only module that knows both paths. It makes the write path's [`Ingest`] and the
+//! read path's [`ServeState`] from one config, one store and one board of source states, and
+//! connects them: a refresh that changed channels marks them stale in the read path's cache.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::config::{Config, ConfigError, ReloadSummary};
+use crate::ingest::fetch::Fetcher;
+use crate::ingest::{fetch_config, Ingest};
+use crate::model::SourceBoard;
+use crate::serve::cache::FeedCache;
+use crate::serve::{metrics_handle, ServeState};
+use crate::store::Store;
+
+/// The daemon's two halves and what they share.
+pub struct AppState {
+    pub config: Arc<ArcSwap<Config>>,
+    pub store: Store,
+    pub ingest: Arc<Ingest>,
+    pub serve: Arc<ServeState>,
+    /// The address the server is bound to, once it is (a derived base URL uses it).
+    pub bound: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+/// Without a configured `base_url`, self links use the address actually bound (a `listen` with
+/// port 0 gets its real port).
+pub fn with_bound_base_url(config: &mut Config, addr: SocketAddr) {
+    if config.server.base_url_derived {
+        config.server.base_url = format!("http://{addr}");
+    }
+}
+
+/// Re-read the config file. An invalid config is refused and the running one kept; a valid
+/// one is swapped in: the scheduler starts added sources and drops removed ones (their data
+/// stays until retention removes it), changed sources take effect at their next poll.
+/// `[server]` and `[store]` changes need a restart. The caller re-renders the channels.
+fn reload_config(
+    config: &ArcSwap<Config>,
+    bound: &Mutex<Option<SocketAddr>>,
+) -> Result<ReloadSummary, ConfigError> {
+    let old = config.load_full();
+    let mut new = Config::load(&old.path)?;
+    if let Some(addr) = *bound.lock().expect("bound lock") {
+        with_bound_base_url(&mut new, addr);
+    }
+    if old.needs_restart(&new) {
+        tracing::warn!(
+            "[server] listen and workers and [store] path changes take effect after a restart"
+        );
+    }
+    let summary = old.changes_to(&new);
+    config.store(Arc::new(new));
+    tracing::info!(added = ?summary.added, removed = ?summary.removed, changed = ?summary.changed, "config reloaded");
+    Ok(summary)
+}
+
+impl AppState {
+    /// Open the store, load what it remembers about each source, and make both paths.
+    pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        let store = Store::open(&config.store.path)
+            .with_context(|| format!("cannot open the store at {}", config.store.path.display()))?;
+        let fetcher = Fetcher::new(fetch_config(&config))?;
+        let board = Arc::new(SourceBoard::new(store.source_states()?));
+        let config = Arc::new(ArcSwap::from_pointee(config));
+        let bound: Arc<Mutex<Option<SocketAddr>>> = Arc::new(Mutex::new(None));
+        let reload = {
+            let (config, bound) = (config.clone(), bound.clone());
+            Arc::new(move || reload_config(&config, &bound))
+        };
+        let serve = Arc::new(ServeState {
+            config: config.clone(),
+            store: store.clone(),
+            board: board.clone(),
+            cache: FeedCache::default(),
+            render_wakeup: tokio::sync::Notify::new(),
+            reload,
+        });
+        let changed = {
+            let serve = serve.clone();
+            Arc::new(move |channels: &[String]| serve.invalidate(channels))
+        };
+        let ingest = Arc::new(Ingest {
+            config: config.clone(),
+            store: store.clone(),
+            fetcher,
+            board,
+            changed,
+        });
+        Ok(Arc::new(AppState {
+            config,
+            store,
+            ingest,
+            serve,
+            bound,
+        }))
+    }
+
+    /// Reload the config (SIGHUP, `POST /admin/reload`) and re-render every channel.
+    pub fn reload(&self) -> Result<ReloadSummary, ConfigError> {
+        let summary = (self.serve.reload)()?;
+        self.serve.invalidate_all();
+        Ok(summary)
+    }
+}
+
+/// How often the background upkeep runs.
+pub const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A built daemon: bound, store open, not yet running.
+pub struct App {
+    pub state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Open the store and bind the listener. The listen address may use port 0.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let listen = config.server.listen;
+        let _ = metrics_handle();
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let mut config = config;
+        with_bound_base_url(&mut config, addr);
+        let state = AppState::open(config)?;
+        *state.bound.lock().expect("bound lock") = Some(addr);
+        Ok(App {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    /// The bound address (the real port when the config said 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serve and poll until `shutdown` resolves, then stop in order and flush the store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            state, listener, ..
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // The server starts at once; channels render in the background (or on first request).
+        let renderer = tokio::spawn(state.serve.clone().render_worker(stop_rx.clone()));
+        state.serve.invalidate_all();
+        let scheduler = tokio::spawn(crate::ingest::scheduler::run(
+            state.ingest.clone(),
+            stop_rx.clone(),
+        ));
+        let maint = state.ingest.clone();
+        let mut maint_stop = stop_rx.clone();
+        let maintenance = tokio::spawn(async move {
+            loop {
+                let ingest = maint.clone();
+                let _ = tokio::task::spawn_blocking(move || ingest.maintain()).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+                    _ = maint_stop.wait_for(|s| *s) => return,
+                }
+            }
+        });
+        let workers = state.config.load().server.workers;
+        let server = crate::serve::http::start(
+            state.serve.clone(),
+            listener.into_std().context("listening socket")?,
+            workers,
+            stop_rx.clone(),
+        )
+        .context("starting the HTTP server threads")?;
+        shutdown.await;
+        tracing::info!("shutting down: no new polls; waiting for in-flight refreshes");
+        let _ = stop_tx.send(true);
+        if let Err(e) = scheduler.await {
+            tracing::error!(error = %e, "scheduler task failed");
+        }
+        let _ = maintenance.await;
+        let _ = renderer.await;
+        // Open connections (keep-alive readers) get a moment to finish, then are closed.
+        server.join().await;
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .context("flush task")?
+            .context("flushing the store")?;
+        tracing::info!("store flushed; bye");
+        Ok(())
+    }
+}

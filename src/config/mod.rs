@@ -1,0 +1,342 @@
+//! `config.toml` → [`Config`]: serde reads a raw, spanned shape; validation turns it into domain
+//! types and reports every problem with the line:col it comes from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use regex::Regex;
+use serde::Deserialize;
+use url::Url;
+
+mod raw;
+mod units;
+mod validate;
+
+pub use units::{line_col, parse_duration, parse_size};
+
+use crate::model::script::Script;
+
+/// One problem found in a config file, located by line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} has {} problem(s):\n{}", path.display(), problems.len(), render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+fn render_problems(path: &Path, problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {}:{p}", path.display()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Optional CSS selectors that override automatic extraction on article pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleRules {
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub date: Option<String>,
+    pub author: Option<String>,
+    pub source: Option<String>,
+    /// Selectors of elements to drop from the content.
+    pub remove: Vec<String>,
+}
+
+/// How a source's document is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Feed,
+    Html,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Absolute base for self links; derived from `listen` when absent.
+    pub base_url: String,
+    /// True when `base_url` was not configured (so the bound address can replace a port 0).
+    pub base_url_derived: bool,
+    /// Enables `POST /admin/reload` when set.
+    pub admin_token: Option<String>,
+    /// HTTP server threads, each with its own event loop (like nginx workers). Fixed at start;
+    /// a reload does not change it.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// Default per-source retention (articles kept).
+    pub max_items: usize,
+    /// Default per-source maximum article age.
+    pub max_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    /// Sources refreshed at once, daemon-wide.
+    pub concurrency: usize,
+    /// HTTP requests at once to one host, article fetches included.
+    pub per_host: usize,
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    pub max_backoff: Duration,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub max_body: u64,
+    /// Below this rate (bytes/s, averaged after the first seconds) a transfer is cut off.
+    pub min_rate: u64,
+}
+
+/// Selectors for an HTML source.
+#[derive(Debug, Clone)]
+pub struct HtmlConfig {
+    pub items: String,
+    pub rules: ArticleRules,
+    pub max_items: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub id: String,
+    /// Where to fetch: http(s) or file URL (paths are turned into file URLs).
+    pub url: Url,
+    pub kind: Option<SourceKind>,
+    pub interval: Duration,
+    pub timezone: Tz,
+    pub html: Option<HtmlConfig>,
+    pub max_items: usize,
+    pub max_age: Option<Duration>,
+}
+
+impl SourceConfig {
+    /// The host used for per-host politeness limits ("" for files).
+    pub fn host(&self) -> String {
+        self.url.host_str().unwrap_or("").to_string()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub sources: Vec<String>,
+    pub limit: usize,
+    pub include: Option<Regex>,
+    pub exclude: Option<Regex>,
+    pub language: Option<String>,
+    pub script: Script,
+    pub token: Option<String>,
+    pub icon: Option<String>,
+}
+
+impl ChannelConfig {
+    pub fn is_private(&self) -> bool {
+        self.token.is_some()
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (sources' relative paths are relative to its folder).
+    pub path: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub poll: PollConfig,
+    pub sources: BTreeMap<String, SourceConfig>,
+    pub channels: BTreeMap<String, ChannelConfig>,
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validate config text; `path` locates relative paths and names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        validate::validate(text, path).map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+
+    /// The channels that include `source_id`.
+    pub fn channels_of(&self, source_id: &str) -> Vec<String> {
+        self.channels
+            .values()
+            .filter(|c| c.sources.iter().any(|s| s == source_id))
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    /// What taking `new` in place of `self` changes, source by source.
+    pub fn changes_to(&self, new: &Config) -> ReloadSummary {
+        let mut summary = ReloadSummary::default();
+        for (id, src) in &new.sources {
+            match self.sources.get(id) {
+                None => summary.added.push(id.clone()),
+                Some(o) if format!("{o:?}") != format!("{src:?}") => {
+                    summary.changed.push(id.clone())
+                }
+                Some(_) => {}
+            }
+        }
+        summary.removed = self
+            .sources
+            .keys()
+            .filter(|id| !new.sources.contains_key(*id))
+            .cloned()
+            .collect();
+        summary
+    }
+
+    /// Settings that take effect only at the next start.
+    pub fn needs_restart(&self, new: &Config) -> bool {
+        new.server.listen != self.server.listen
+            || new.server.workers != self.server.workers
+            || new.store.path != self.store.path
+    }
+}
+
+/// What a reload changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReloadSummary {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        match Config::parse(text, Path::new("/tmp/x/config.toml")) {
+            Ok(_) => vec![],
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("ten minutes").is_err());
+    }
+
+    #[test]
+    fn good_config_parses() {
+        let c = Config::parse(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[sources.a]
+url = "feeds/a.xml"
+interval = "10m"
+timezone = "Asia/Shanghai"
+[sources.b]
+url = "http://example.com/list.html"
+[sources.b.html]
+items = "div.p2j_list li a"
+[channels.c]
+title = "C"
+sources = ["a", "b"]
+script = "simplified"
+"#,
+            Path::new("/tmp/x/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.sources["a"].url.as_str(), "file:///tmp/x/feeds/a.xml");
+        assert_eq!(c.sources["b"].kind, Some(SourceKind::Html));
+        assert_eq!(c.channels["c"].limit, 50);
+        assert_eq!(c.channels["c"].script, Script::Simplified);
+        assert_eq!(c.store.path, PathBuf::from("/tmp/x/data/feedloom.sled"));
+        assert!(c.server.workers >= 1, "one HTTP worker per core by default");
+    }
+
+    #[test]
+    fn server_workers_is_a_positive_count() {
+        let ok = Config::parse("[server]\nworkers = 3\n", Path::new("/tmp/x/config.toml")).unwrap();
+        assert_eq!(ok.server.workers, 3);
+        let p = problems("[server]\nworkers = 0\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message.contains("server.workers must be at least 1"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_located() {
+        let text = r#"[sources.a]
+url = "ftp://x/y"
+interval = "5 minutes"
+[sources.b]
+url = "http://example.com/"
+[sources.b.html]
+items = "div[[["
+[channels.c]
+sources = ["a", "missing"]
+include = "(unclosed"
+"#;
+        let ps = problems(text);
+        let lines: Vec<usize> = ps.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 3, 7, 9, 10], "{ps:?}");
+        assert!(ps[3].message.contains("missing"));
+        assert_eq!(ps[3].col, 17);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let ps = problems("[sources.a]\nurl = \"a.xml\"\nintervall = \"1m\"\n");
+        assert_eq!(ps.len(), 1);
+        assert_eq!(ps[0].line, 3, "{ps:?}");
+        assert!(ps[0].message.contains("intervall"), "{ps:?}");
+    }
+
+    #[test]
+    fn interval_minimum() {
+        let ps = problems("[sources.a]\nurl = \"a.xml\"\ninterval = \"500ms\"\n");
+        assert_eq!(ps.len(), 1);
+        assert!(ps[0].message.contains("at least 1s"));
+    }
+}

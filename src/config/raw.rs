@@ -1,0 +1,98 @@
+//! The raw shape of `config.toml`, as serde reads it: every value spanned, so that validation
+//! can point at the line:col a problem comes from. Unknown keys are refused.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::SourceKind;
+use crate::model::script::Script;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) server: RawServer,
+    #[serde(default)]
+    pub(super) store: RawStore,
+    #[serde(default)]
+    pub(super) poll: RawPoll,
+    #[serde(default)]
+    pub(super) sources: BTreeMap<String, Spanned<RawSource>>,
+    #[serde(default)]
+    pub(super) channels: BTreeMap<String, Spanned<RawChannel>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) base_url: Option<Spanned<String>>,
+    pub(super) admin_token: Option<String>,
+    pub(super) workers: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub(super) path: Option<String>,
+    pub(super) max_items: Option<Spanned<i64>>,
+    pub(super) max_age: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPoll {
+    pub(super) concurrency: Option<Spanned<i64>>,
+    pub(super) per_host: Option<Spanned<i64>>,
+    pub(super) min_interval: Option<Spanned<String>>,
+    pub(super) max_interval: Option<Spanned<String>>,
+    pub(super) max_backoff: Option<Spanned<String>>,
+    pub(super) connect_timeout: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) max_body: Option<Spanned<String>>,
+    pub(super) min_rate: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    pub(super) url: Spanned<String>,
+    pub(super) kind: Option<SourceKind>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+    pub(super) max_items: Option<Spanned<i64>>,
+    pub(super) max_age: Option<Spanned<String>>,
+    pub(super) html: Option<RawHtml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHtml {
+    pub(super) items: Spanned<String>,
+    pub(super) title: Option<Spanned<String>>,
+    pub(super) content: Option<Spanned<String>>,
+    pub(super) date: Option<Spanned<String>>,
+    pub(super) author: Option<Spanned<String>>,
+    pub(super) source: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) remove: Vec<Spanned<String>>,
+    pub(super) max_items: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChannel {
+    pub(super) title: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) sources: Spanned<Vec<Spanned<String>>>,
+    pub(super) limit: Option<Spanned<i64>>,
+    pub(super) include: Option<Spanned<String>>,
+    pub(super) exclude: Option<Spanned<String>>,
+    pub(super) language: Option<String>,
+    pub(super) script: Option<Script>,
+    pub(super) token: Option<String>,
+    pub(super) token_env: Option<Spanned<String>>,
+    pub(super) icon: Option<String>,
+}

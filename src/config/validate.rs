@@ -1,0 +1,396 @@
+//! Validation: the raw shape becomes domain types, and every problem is collected with the
+//! line:col it comes from (all of them at once, not the first only).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use regex::Regex;
+use toml::Spanned;
+use url::Url;
+
+use super::raw::*;
+use super::units::{line_col, parse_duration, parse_size};
+use super::*;
+
+/// Collects problems with their locations while validation walks the raw config.
+struct Problems<'a> {
+    text: &'a str,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = line_col(self.text, span.start);
+        self.list.push(ConfigProblem {
+            line,
+            col,
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    let mut p = Problems {
+        text,
+        list: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            p.at(span, e.message().trim().to_string());
+            return Err(p.list);
+        }
+    };
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+
+    let server = validate_server(&raw.server, &mut p);
+    let store = validate_store(&raw.store, &dir, &mut p);
+    let poll = validate_poll(&raw.poll, &mut p);
+
+    let mut sources = BTreeMap::new();
+    for (id, raw_src) in &raw.sources {
+        if let Some(src) = validate_source(id, raw_src, &dir, &store, &mut p) {
+            sources.insert(id.clone(), src);
+        }
+    }
+    let mut channels = BTreeMap::new();
+    for (id, raw_ch) in &raw.channels {
+        if let Some(ch) = validate_channel(id, raw_ch, &raw.sources, &mut p) {
+            channels.insert(id.clone(), ch);
+        }
+    }
+    if !p.list.is_empty() {
+        p.list.sort_by_key(|x| (x.line, x.col));
+        return Err(p.list);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        server,
+        store,
+        poll,
+        sources,
+        channels,
+    })
+}
+
+fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
+    let mut listen: SocketAddr = "127.0.0.1:8080".parse().expect("literal address");
+    if let Some(l) = &raw.listen {
+        match l.get_ref().parse::<SocketAddr>() {
+            Ok(a) => listen = a,
+            Err(_) => p.at(
+                l.span(),
+                format!(
+                    "listen {:?} is not an address like \"127.0.0.1:8080\"",
+                    l.get_ref()
+                ),
+            ),
+        }
+    }
+    let mut base_url = format!("http://{listen}");
+    if let Some(b) = &raw.base_url {
+        match Url::parse(b.get_ref()) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                base_url = u.as_str().trim_end_matches('/').to_string()
+            }
+            _ => p.at(
+                b.span(),
+                format!("base_url {:?} is not an http(s) URL", b.get_ref()),
+            ),
+        }
+    }
+    ServerConfig {
+        listen,
+        base_url_derived: raw.base_url.is_none(),
+        base_url,
+        admin_token: raw.admin_token.clone().filter(|t| !t.is_empty()),
+        workers: positive(&raw.workers, default_workers(), "server.workers", p),
+    }
+}
+
+/// One server thread per core, as nginx's `worker_processes auto`.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn positive(v: &Option<Spanned<i64>>, default: usize, what: &str, p: &mut Problems) -> usize {
+    match v {
+        None => default,
+        Some(s) if *s.get_ref() >= 1 => *s.get_ref() as usize,
+        Some(s) => {
+            p.at(s.span(), format!("{what} must be at least 1"));
+            default
+        }
+    }
+}
+
+fn duration_opt(v: &Option<Spanned<String>>, what: &str, p: &mut Problems) -> Option<Duration> {
+    let s = v.as_ref()?;
+    match parse_duration(s.get_ref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            p.at(s.span(), format!("{what}: {e}"));
+            None
+        }
+    }
+}
+
+fn validate_store(raw: &RawStore, dir: &Path, p: &mut Problems) -> StoreConfig {
+    let path = raw.path.as_deref().unwrap_or("data/feedloom.sled");
+    StoreConfig {
+        path: dir.join(path),
+        max_items: positive(&raw.max_items, 1000, "store.max_items", p),
+        max_age: duration_opt(&raw.max_age, "store.max_age", p),
+    }
+}
+
+fn validate_poll(raw: &RawPoll, p: &mut Problems) -> PollConfig {
+    let max_body = match &raw.max_body {
+        None => 10 * 1024 * 1024,
+        Some(s) => parse_size(s.get_ref()).unwrap_or_else(|e| {
+            p.at(s.span(), format!("poll.max_body: {e}"));
+            10 * 1024 * 1024
+        }),
+    };
+    PollConfig {
+        concurrency: positive(&raw.concurrency, 16, "poll.concurrency", p),
+        per_host: positive(&raw.per_host, 2, "poll.per_host", p),
+        min_interval: duration_opt(&raw.min_interval, "poll.min_interval", p)
+            .unwrap_or(Duration::from_secs(1)),
+        max_interval: duration_opt(&raw.max_interval, "poll.max_interval", p)
+            .unwrap_or(Duration::from_secs(7 * 86400)),
+        max_backoff: duration_opt(&raw.max_backoff, "poll.max_backoff", p)
+            .unwrap_or(Duration::from_secs(86400)),
+        connect_timeout: duration_opt(&raw.connect_timeout, "poll.connect_timeout", p)
+            .unwrap_or(Duration::from_secs(10)),
+        timeout: duration_opt(&raw.timeout, "poll.timeout", p).unwrap_or(Duration::from_secs(30)),
+        max_body,
+        min_rate: raw
+            .min_rate
+            .as_ref()
+            .map(|r| (*r.get_ref()).max(0) as u64)
+            .unwrap_or(1024),
+    }
+}
+
+/// Turn a configured location into a URL: http(s) and file URLs as they are, anything else a
+/// path relative to the config file's folder.
+fn source_url(s: &str, dir: &Path) -> Result<Url, String> {
+    if s.contains("://") {
+        let u = Url::parse(s).map_err(|e| format!("url {s:?} is not a valid URL: {e}"))?;
+        return match u.scheme() {
+            "http" | "https" if u.host_str().is_some() => Ok(u),
+            "file" => Ok(u),
+            other => Err(format!(
+                "url {s:?}: scheme {other:?} is not supported (use http, https, file or a path)"
+            )),
+        };
+    }
+    if s.trim().is_empty() {
+        return Err("url is empty".into());
+    }
+    let p = dir.join(s);
+    let abs = if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(&p))
+            .unwrap_or(p.clone())
+    };
+    Url::from_file_path(&abs).map_err(|_| format!("path {s:?} cannot be turned into a file URL"))
+}
+
+fn selector(s: &Spanned<String>, p: &mut Problems) -> String {
+    if let Err(e) = scraper::Selector::parse(s.get_ref()) {
+        p.at(
+            s.span(),
+            format!("invalid CSS selector {:?}: {e:?}", s.get_ref()),
+        );
+    }
+    s.get_ref().clone()
+}
+
+fn validate_source(
+    id: &str,
+    raw: &Spanned<RawSource>,
+    dir: &Path,
+    store: &StoreConfig,
+    p: &mut Problems,
+) -> Option<SourceConfig> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    if !valid_id(id) {
+        p.at(
+            span.clone(),
+            format!("source id {id:?} may only use letters, digits, '-', '_' and '.'"),
+        );
+    }
+    let url = match source_url(raw.url.get_ref(), dir) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            p.at(raw.url.span(), e);
+            None
+        }
+    };
+    let interval = match &raw.interval {
+        None => Duration::from_secs(30 * 60),
+        Some(s) => match parse_duration(s.get_ref()) {
+            Ok(d) if d >= Duration::from_secs(1) => d,
+            Ok(_) => {
+                p.at(s.span(), "interval must be at least 1s");
+                Duration::from_secs(1)
+            }
+            Err(e) => {
+                p.at(s.span(), format!("interval: {e}"));
+                Duration::from_secs(1)
+            }
+        },
+    };
+    let timezone = match &raw.timezone {
+        None => Tz::UTC,
+        Some(s) => s.get_ref().parse::<Tz>().unwrap_or_else(|_| {
+            p.at(
+                s.span(),
+                format!(
+                    "unknown timezone {:?} (use an IANA name such as \"Asia/Shanghai\")",
+                    s.get_ref()
+                ),
+            );
+            Tz::UTC
+        }),
+    };
+    let html = raw.html.as_ref().map(|h| HtmlConfig {
+        items: selector(&h.items, p),
+        rules: ArticleRules {
+            title: h.title.as_ref().map(|s| selector(s, p)),
+            content: h.content.as_ref().map(|s| selector(s, p)),
+            date: h.date.as_ref().map(|s| selector(s, p)),
+            author: h.author.as_ref().map(|s| selector(s, p)),
+            source: h.source.as_ref().map(|s| selector(s, p)),
+            remove: h.remove.iter().map(|s| selector(s, p)).collect(),
+        },
+        max_items: positive(&h.max_items, 20, "html.max_items", p),
+    });
+    Some(SourceConfig {
+        id: id.to_string(),
+        url: url?,
+        kind: raw.kind.or(if html.is_some() {
+            Some(SourceKind::Html)
+        } else {
+            None
+        }),
+        interval,
+        timezone,
+        html,
+        max_items: positive(&raw.max_items, store.max_items, "max_items", p),
+        max_age: duration_opt(&raw.max_age, "max_age", p).or(store.max_age),
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+fn regex(v: &Option<Spanned<String>>, what: &str, p: &mut Problems) -> Option<Regex> {
+    let s = v.as_ref()?;
+    match regex::RegexBuilder::new(s.get_ref())
+        .case_insensitive(true)
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            p.at(s.span(), format!("{what}: invalid regex: {e}"));
+            None
+        }
+    }
+}
+
+fn validate_channel(
+    id: &str,
+    raw: &Spanned<RawChannel>,
+    all_sources: &BTreeMap<String, Spanned<RawSource>>,
+    p: &mut Problems,
+) -> Option<ChannelConfig> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    if !valid_id(id) {
+        p.at(
+            span.clone(),
+            format!("channel id {id:?} may only use letters, digits, '-', '_' and '.'"),
+        );
+    }
+    if raw.sources.get_ref().is_empty() {
+        p.at(
+            raw.sources.span(),
+            format!("channel {id:?} lists no sources"),
+        );
+    }
+    for s in raw.sources.get_ref() {
+        if !all_sources.contains_key(s.get_ref()) {
+            p.at(
+                s.span(),
+                format!(
+                    "channel {id:?} names source {:?}, which is not defined under [sources]",
+                    s.get_ref()
+                ),
+            );
+        }
+    }
+    let limit = match &raw.limit {
+        None => 50,
+        Some(l) if (1..=1000).contains(l.get_ref()) => *l.get_ref() as usize,
+        Some(l) => {
+            p.at(l.span(), "limit must be between 1 and 1000");
+            50
+        }
+    };
+    let token = match (&raw.token, &raw.token_env) {
+        (Some(t), _) if !t.is_empty() => Some(t.clone()),
+        (_, Some(var)) => match std::env::var(var.get_ref()) {
+            Ok(t) if !t.is_empty() => Some(t),
+            _ => {
+                p.at(
+                    var.span(),
+                    format!(
+                        "token_env names {:?}, which is not set in the environment",
+                        var.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    Some(ChannelConfig {
+        id: id.to_string(),
+        title: raw.title.clone().unwrap_or_else(|| id.to_string()),
+        description: raw.description.clone(),
+        sources: raw
+            .sources
+            .get_ref()
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect(),
+        limit,
+        include: regex(&raw.include, "include", p),
+        exclude: regex(&raw.exclude, "exclude", p),
+        language: raw.language.clone(),
+        script: raw.script.unwrap_or_default(),
+        token,
+        icon: raw.icon.clone(),
+    })
+}

@@ -1,0 +1,592 @@
+//! HTML pages → article links (list pages) and articles (article pages).
+//!
+//! Article extraction works on one parse of the page:
+//! 1. pinyin annotations left by mirrors are stripped from the raw text
+//!    ([`strip_pinyin`](crate::ingest::normalize::pinyin::strip_pinyin)), so that `來(lái)源` reads
+//!    `來源` again before any heuristic looks at it;
+//! 2. the document is parsed once and flattened ([`dom::Dom`]) with per-subtree text, link and
+//!    punctuation counts; hidden elements (inline styles, `hidden`, page stylesheet rules with
+//!    `display:none`) and the `remove` selectors are excluded;
+//! 3. the content is the `content` selector's match, or the best container by readability-style
+//!    scoring, where a paragraph's score grows with its punctuation (GNE's symbol density) and a
+//!    container's shrinks with its link density;
+//! 4. the content is rendered into clean paragraphs; furniture lines (share widgets, font-size
+//!    toggles, "back to top", link tails) are dropped, and the editor line, the source line and
+//!    reporter bylines leave the body to become metadata;
+//! 5. title, publish time, source, editors and reporters come from selectors when given, else
+//!    from meta tags, headings and visible text lines around the content.
+
+mod boilerplate;
+mod content;
+pub mod date;
+mod dom;
+mod meta;
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use scraper::{Html, Selector};
+use url::Url;
+
+use crate::config::ArticleRules;
+use crate::ingest::normalize::pinyin::strip_pinyin;
+use crate::model::{Person, RawEntry};
+
+use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
+use content::{blocks_to_html, find_content, render_blocks, resolve, Block};
+use date::{find_date, find_month, url_date, FoundDate};
+use dom::{Dom, NONE};
+use meta::{find_title, first_dated, lines, machine_dates, Line, Metas};
+
+/// Why an article page yielded nothing usable.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    #[error("invalid selector {selector:?}: {reason}")]
+    BadSelector { selector: String, reason: String },
+    #[error("no article content found")]
+    NoContent,
+}
+
+fn compile(s: &str) -> Result<Selector, ExtractError> {
+    Selector::parse(s).map_err(|e| ExtractError::BadSelector {
+        selector: s.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn compile_opt(s: &Option<String>) -> Result<Option<Selector>, ExtractError> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(compile)
+        .transpose()
+}
+
+fn base_sel() -> &'static Selector {
+    static S: OnceLock<Selector> = OnceLock::new();
+    S.get_or_init(|| Selector::parse("base[href]").expect("valid selector"))
+}
+
+fn a_sel() -> &'static Selector {
+    static S: OnceLock<Selector> = OnceLock::new();
+    S.get_or_init(|| Selector::parse("a[href]").expect("valid selector"))
+}
+
+/// The URL relative links resolve against: `<base href>` (itself resolved) or the page URL.
+fn base_url(base_href: Option<&str>, page_url: &str) -> Option<Url> {
+    let page = Url::parse(page_url).ok();
+    let declared = base_href.and_then(|h| match &page {
+        Some(p) => p.join(h.trim()).ok(),
+        None => Url::parse(h.trim()).ok(),
+    });
+    declared.or(page)
+}
+
+/// Article links on a list page: absolute, deduplicated, in page order, at most `max`.
+///
+/// When the selector matches containers rather than `<a>` elements, the links inside them are
+/// used. Fragments are dropped (`page#top` is `page`); `javascript:`, `mailto:`, `tel:` and
+/// fragment-only links are skipped.
+pub fn extract_links(
+    html: &str,
+    page_url: &str,
+    items_selector: &str,
+    max: usize,
+) -> Result<Vec<String>, ExtractError> {
+    let sel = compile(items_selector)?;
+    let doc = Html::parse_document(html);
+    let base_href = doc
+        .select(base_sel())
+        .next()
+        .and_then(|b| b.value().attr("href"));
+    let base = base_url(base_href, page_url);
+    let page_is_local =
+        Url::parse(page_url).is_ok_and(|u| crate::ingest::fetch::in_local_space(&u));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut push = |href: &str, out: &mut Vec<String>| {
+        let h = href.trim();
+        if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("tel:") {
+            return;
+        }
+        let Some(abs) = resolve(base.as_ref(), h) else {
+            return;
+        };
+        let Ok(mut u) = Url::parse(&abs) else { return };
+        if !matches!(u.scheme(), "http" | "https" | "file") {
+            return;
+        }
+        // What a page links to is the page author's choice, not the operator's: a list page
+        // on the web may not send the daemon to local files or into the private network
+        // (a file, a metadata endpoint, an admin panel would be fetched and published). A
+        // local list page (a file, a host on the LAN) was configured as such and may.
+        if !page_is_local && crate::ingest::fetch::in_local_space(&u) {
+            return;
+        }
+        u.set_fragment(None);
+        let s = u.to_string();
+        if seen.insert(s.clone()) {
+            out.push(s);
+        }
+    };
+    for el in doc.select(&sel) {
+        if out.len() >= max {
+            break;
+        }
+        if el.value().name() == "a" {
+            if let Some(h) = el.value().attr("href") {
+                push(h, &mut out);
+            }
+        } else {
+            for a in el.select(a_sel()) {
+                if out.len() >= max {
+                    break;
+                }
+                if let Some(h) = a.value().attr("href") {
+                    push(h, &mut out);
+                }
+            }
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+fn css_rule_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"([^{}]+)\{([^{}]*)\}").expect("valid regex"))
+}
+
+fn css_hidden_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)display\s*:\s*none|visibility\s*:\s*hidden").expect("valid regex")
+    })
+}
+
+/// Selectors that the page's own `<style>` blocks hide (`.rm_txt_con div.otitle {display:none}`).
+fn hidden_selectors(dom: &Dom) -> Vec<Selector> {
+    let mut out = Vec::new();
+    for st in dom.special_elements("style") {
+        let css: String = st.text().collect();
+        if !css.contains("none") && !css.contains("hidden") {
+            continue;
+        }
+        for c in css_rule_re().captures_iter(&css) {
+            if !css_hidden_re().is_match(&c[2]) {
+                continue;
+            }
+            for s in c[1].split(',') {
+                let s = s.trim();
+                if s.is_empty()
+                    || s.contains(':')
+                    || s.contains('@')
+                    || s.contains('*')
+                    || matches!(s, "body" | "html")
+                {
+                    continue;
+                }
+                if let Ok(sel) = Selector::parse(s) {
+                    out.push(sel);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{3000}')
+        .collect()
+}
+
+/// Paragraphs that survived, and what the furniture lines said.
+#[derive(Default)]
+struct Cleaned {
+    blocks: Vec<Block>,
+    editors: Vec<String>,
+    reporters: Vec<String>,
+    source: Option<String>,
+    date: Option<FoundDate>,
+}
+
+/// A short line that is only a date (and perhaps its label, source, author or hit counter).
+fn is_date_line(t: &str) -> Option<FoundDate> {
+    if t.chars().count() > 60 || t.contains('。') {
+        return None;
+    }
+    let d = find_date(t)?;
+    let labelled = [
+        "来源", "來源", "发布", "發布", "时间", "時間", "日期", "作者", "编辑", "編輯", "点击",
+        "阅读", "浏览", "记者",
+    ]
+    .iter()
+    .any(|l| t.contains(l));
+    let han = t
+        .chars()
+        .filter(|c| *c as u32 >= 0x2E80 && !matches!(c, '年' | '月' | '日' | '时' | '分' | '秒'))
+        .count();
+    (labelled || han <= 6).then_some(d)
+}
+
+fn clean_blocks(blocks: Vec<Block>, title: Option<&str>) -> Cleaned {
+    let n = blocks.len();
+    let ntitle = title.map(norm).unwrap_or_default();
+    let mut c = Cleaned::default();
+    for (k, b) in blocks.into_iter().enumerate() {
+        let t = b.text.as_str();
+        let len = b.chars();
+        if len == 0 {
+            if b.imgs > 0 && b.links == 0 {
+                c.blocks.push(b);
+            }
+            continue;
+        }
+        if let Some(e) = editors_in(t) {
+            if c.editors.is_empty() {
+                c.editors = e;
+            }
+            continue;
+        }
+        if len <= 60 {
+            if let Some(s) = source_in(t) {
+                c.source.get_or_insert(s);
+                if let Some(d) = is_date_line(t) {
+                    c.date.get_or_insert(d);
+                }
+                continue;
+            }
+        }
+        if k < 4 {
+            if let Some(d) = is_date_line(t) {
+                c.date.get_or_insert(d);
+                continue;
+            }
+        }
+        if k < 3 || k + 3 >= n {
+            if let Some(r) = reporters_in(t) {
+                if len <= 30 {
+                    c.reporters.extend(r);
+                    continue;
+                }
+            }
+        }
+        if is_furniture_text(t) || is_pipe_run(t) {
+            continue;
+        }
+        if b.links >= 3 && b.link_chars as usize * 10 >= len * 6 {
+            continue;
+        }
+        if k < 3 && !ntitle.is_empty() && norm(t) == ntitle {
+            continue;
+        }
+        c.blocks.push(b);
+    }
+    c
+}
+
+fn text_of_sel(doc: &Html, sel: &Selector) -> Option<String> {
+    doc.select(sel).find_map(|e| {
+        let mut s = String::new();
+        dom::push_collapsed(&mut s, &e.text().collect::<String>());
+        let s = s.trim().to_string();
+        (!s.is_empty()).then_some(s)
+    })
+}
+
+fn plausible_meta_author(a: &str) -> bool {
+    let a = a.trim();
+    !a.is_empty()
+        && a.chars().count() <= 40
+        && !a.chars().any(|c| c.is_ascii_digit())
+        && !a.contains("://")
+        && !a.contains('@')
+}
+
+/// Extract one article page into a [`RawEntry`] (link = `page_url`).
+pub fn extract_article(
+    html: &str,
+    page_url: &str,
+    rules: &ArticleRules,
+) -> Result<RawEntry, ExtractError> {
+    let title_sel = compile_opt(&rules.title)?;
+    let content_sel = compile_opt(&rules.content)?;
+    let date_sel = compile_opt(&rules.date)?;
+    let author_sel = compile_opt(&rules.author)?;
+    let source_sel = compile_opt(&rules.source)?;
+    let remove: Vec<Selector> = rules
+        .remove
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(compile)
+        .collect::<Result<_, _>>()?;
+
+    let text = strip_pinyin(html);
+    let doc = Html::parse_document(&text);
+    let mut dom = Dom::build(&doc);
+    let base = base_url(
+        dom.special_elements("base")
+            .find_map(|b| b.value().attr("href")),
+        page_url,
+    );
+    let hidden = hidden_selectors(&dom);
+    for s in &hidden {
+        dom.skip_matching(&doc, s, true);
+    }
+    for s in &remove {
+        dom.skip_matching(&doc, s, false);
+    }
+    if !hidden.is_empty() || !remove.is_empty() {
+        dom.compute_stats();
+    }
+    let metas = Metas::collect(&dom);
+    let ti = find_title(&dom, &metas);
+    let title = title_sel
+        .as_ref()
+        .and_then(|s| text_of_sel(&doc, s))
+        .or(ti.title.clone());
+
+    // Content: the selector's outermost matches, or the automatic choice.
+    let mut roots: Vec<usize> = Vec::new();
+    if let Some(sel) = &content_sel {
+        for e in doc.select(sel) {
+            if let Some(i) = dom.index_of(&e) {
+                if !dom.nodes[i].skip && !roots.iter().any(|&r| r < i && i < dom.nodes[r].end) {
+                    roots.push(i);
+                }
+            }
+        }
+    }
+    let cleaned = if !roots.is_empty() {
+        clean_blocks(
+            render_blocks(&dom, &roots, base.as_ref(), false),
+            title.as_deref(),
+        )
+    } else {
+        roots = find_content(&dom, true);
+        let mut c = clean_blocks(
+            render_blocks(&dom, &roots, base.as_ref(), true),
+            title.as_deref(),
+        );
+        let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
+        if chars < 200 {
+            let r2 = find_content(&dom, false);
+            let c2 = clean_blocks(
+                render_blocks(&dom, &r2, base.as_ref(), false),
+                title.as_deref(),
+            );
+            let chars2: usize = c2.blocks.iter().map(|b| b.chars()).sum();
+            if chars2 > chars * 2 {
+                c = c2;
+                roots = r2;
+            }
+        }
+        c
+    };
+    if cleaned.blocks.is_empty() {
+        return Err(ExtractError::NoContent);
+    }
+    let content_start = roots.first().copied().unwrap_or(NONE);
+    let content_end = roots
+        .last()
+        .map(|&r| dom.nodes[r].end)
+        .unwrap_or(dom.nodes.len());
+    let lines = lines(&dom);
+    // A title taken from <title> alone: find where the page prints it, for the date search.
+    let title_node = ti.node.or_else(|| {
+        let nt = norm(title.as_deref()?);
+        lines
+            .iter()
+            .find(|l| l.node < content_start && norm(&l.text) == nt)
+            .map(|l| l.node)
+    });
+
+    // Publish time.
+    let (machine, updated) = machine_dates(&dom, &text, &metas);
+    let published = match date_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+        Some(t) => find_date(&t).or(machine),
+        None => agree_with_url(
+            pick_date(
+                machine,
+                cleaned.date,
+                &lines,
+                title_node,
+                content_start,
+                content_end,
+            ),
+            machine,
+            url_date(page_url),
+            &lines,
+        ),
+    };
+
+    // Source publication.
+    let source = source_sel
+        .as_ref()
+        .and_then(|s| text_of_sel(&doc, s))
+        .map(|t| source_in(&t).unwrap_or(t))
+        .or_else(|| {
+            metas
+                .get(&["source", "article:source", "og:source"])
+                .and_then(|v| {
+                    source_in(v).or_else(|| (v.chars().count() <= 20).then(|| v.to_string()))
+                })
+        })
+        .or(cleaned.source.clone())
+        .or_else(|| {
+            lines
+                .iter()
+                .filter(|l| l.text.chars().count() <= 80)
+                .find_map(|l| source_in(&l.text))
+        });
+
+    // Editors: the body's editor line, else one anywhere on the page.
+    let editors = if cleaned.editors.is_empty() {
+        lines
+            .iter()
+            .find_map(|l| editors_in(&l.text))
+            .unwrap_or_default()
+    } else {
+        cleaned.editors.clone()
+    };
+
+    // Authors: selector, reporters on bylines, a byline line next to the title, meta author.
+    let mut authors: Vec<String> = Vec::new();
+    if let Some(a) = author_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+        authors = reporters_in(&a).unwrap_or_else(|| vec![a]);
+    }
+    if authors.is_empty() {
+        authors = cleaned.reporters.clone();
+    }
+    if authors.is_empty() {
+        let from = title_node.unwrap_or(dom.body);
+        authors = lines
+            .iter()
+            .filter(|l| l.node > from && l.node < content_start)
+            .find_map(|l| reporters_in(&l.text))
+            .unwrap_or_default();
+    }
+    if authors.is_empty() {
+        if let Some(a) = metas
+            .get(&["author", "article:author", "dc.creator", "byl"])
+            .filter(|a| plausible_meta_author(a))
+        {
+            authors.push(a.trim().trim_start_matches("By ").to_string());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    authors.retain(|a| seen.insert(a.clone()));
+
+    Ok(RawEntry {
+        guid: None,
+        link: Some(page_url.to_string()),
+        base: base.map(|b| b.to_string()),
+        title,
+        content_html: Some(blocks_to_html(&cleaned.blocks)),
+        summary_html: None,
+        published: published.map(|d| d.date),
+        updated: updated.map(|d| d.date),
+        authors: authors.into_iter().map(Person::named).collect(),
+        categories: Vec::new(),
+        enclosures: Vec::new(),
+        origin: source,
+        editors,
+        site: ti.site,
+    })
+}
+
+/// A day in the page's URL (`/2023/10/03/`) is the site's own record of when it published the
+/// page. A chosen date more than a day away from it (a sidebar's or a related post's date, a
+/// page that prints none of its own) gives way: to a date line printed for that day, which may
+/// carry the time, else to the day itself. A day apart is left alone: URLs are often dated in
+/// another time zone than the page.
+fn agree_with_url(
+    chosen: Option<FoundDate>,
+    machine: Option<FoundDate>,
+    url_day: Option<chrono::NaiveDate>,
+    lines: &[Line],
+) -> Option<FoundDate> {
+    let Some(day) = url_day else {
+        return chosen;
+    };
+    if chosen.is_some_and(|c| (c.naive_date() - day).num_days().abs() <= 1) {
+        return chosen;
+    }
+    // A time the page states in its metadata is the publisher's own word; it stays.
+    if chosen.is_some_and(|c| c.has_time && Some(c) == machine) {
+        return chosen;
+    }
+    // The first line printed for that day (later ones are often comments), with a time if
+    // any line gives one.
+    let printed: Vec<FoundDate> = lines
+        .iter()
+        .filter_map(|l| find_date(&l.text))
+        .filter(|d| d.naive_date() == day)
+        .collect();
+    let printed = printed
+        .iter()
+        .find(|d| d.has_time)
+        .or(printed.first())
+        .copied();
+    printed.or(Some(FoundDate {
+        date: crate::model::RawDate::Local(day.and_time(chrono::NaiveTime::MIN)),
+        has_time: false,
+    }))
+}
+
+/// Choose the publish time: a machine date with a time of day wins; else a visible date between
+/// the title and the content (or a date line inside the content's head); else the closest one
+/// before the content, then a machine date-only value, then one after the content.
+fn pick_date(
+    machine: Option<FoundDate>,
+    in_body: Option<FoundDate>,
+    lines: &[Line],
+    title_node: Option<usize>,
+    content_start: usize,
+    content_end: usize,
+) -> Option<FoundDate> {
+    if let Some(m) = machine.filter(|m| m.has_time) {
+        return Some(m);
+    }
+    let tier1 = title_node.and_then(|t| {
+        first_dated(
+            lines
+                .iter()
+                // After the title, and before the content, or, when the title sits inside
+                // the content, before the content's end: a date printed after the article
+                // belongs to what follows it (related posts, comments).
+                .filter(|l| {
+                    l.node > t
+                        && (l.node < content_start || (t > content_start && l.node < content_end))
+                }),
+        )
+    });
+    let tier1 = tier1.or(in_body);
+    let tier2 = || {
+        let before: Vec<&Line> = lines.iter().filter(|l| l.node < content_start).collect();
+        first_dated(before.into_iter().rev())
+    };
+    let tier3 = || {
+        first_dated(
+            lines
+                .iter()
+                .filter(|l| l.node >= content_start && l.node < content_end),
+        )
+    };
+    let tier4 = || first_dated(lines.iter().filter(|l| l.node >= content_end));
+    let visible = tier1.or_else(tier2).or_else(tier3);
+    match (machine, visible) {
+        (Some(m), Some(v)) => {
+            if v.naive_date() == m.naive_date() || tier1.is_some() {
+                Some(v)
+            } else {
+                Some(m)
+            }
+        }
+        (Some(m), None) => Some(m),
+        (None, Some(v)) => Some(v),
+        (None, None) => tier4().or_else(|| lines.iter().rev().find_map(|l| find_month(&l.text))),
+    }
+}

@@ -1,0 +1,112 @@
+//! The write path's handle on the daemon: [`Ingest`], what the scheduler and the background
+//! upkeep work with, made by the wiring (`app`).
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::fetch::Fetcher;
+use super::refresh::{RefreshCtx, RefreshReport};
+use crate::config::{Config, SourceConfig};
+use crate::model::Retention;
+use crate::model::{SourceBoard, SourceState};
+use crate::store::Store;
+
+/// Told which channels a refresh changed; the wiring points it at the read path's cache.
+pub type ChannelsChanged = Arc<dyn Fn(&[String]) + Send + Sync>;
+
+/// What the write path needs, as narrow handles: the live config, the store, the one HTTP
+/// client, the board of source states, and whom to tell about changed channels.
+pub struct Ingest {
+    pub config: Arc<ArcSwap<Config>>,
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub board: Arc<SourceBoard>,
+    pub changed: ChannelsChanged,
+}
+
+impl Ingest {
+    pub fn refresh_ctx(&self) -> RefreshCtx {
+        RefreshCtx {
+            fetcher: self.fetcher.clone(),
+            store: self.store.clone(),
+            poll: self.config.load().poll.clone(),
+        }
+    }
+
+    /// The state a refresh of `src` starts from.
+    pub fn source_state(&self, src: &SourceConfig) -> SourceState {
+        self.board.state(&src.id, src.url.as_str())
+    }
+
+    /// Record a finished refresh: state, metrics, log, and tell which channels it changed
+    /// (nothing waits for a render here).
+    pub fn finish_refresh(&self, report: RefreshReport) {
+        metrics::counter!("feedloom_polls_total", "outcome" => report.outcome.label()).increment(1);
+        metrics::histogram!("feedloom_fetch_seconds").record(report.elapsed.as_secs_f64());
+        metrics::counter!("feedloom_fetched_bytes_total").increment(report.bytes as u64);
+        metrics::counter!("feedloom_items_stored_total")
+            .increment((report.counts.new + report.counts.updated) as u64);
+        let src_label = [("source", report.source.clone())];
+        metrics::gauge!("feedloom_source_consecutive_failures", &src_label)
+            .set(report.state.consecutive_failures as f64);
+        if let Some(t) = report.state.last_success {
+            metrics::gauge!("feedloom_source_last_success_timestamp_seconds", &src_label)
+                .set(t.timestamp() as f64);
+        }
+        tracing::debug!(source = %report.source, outcome = report.outcome.label(), new = report.counts.new,
+            updated = report.counts.updated, unchanged = report.counts.unchanged, ms = report.elapsed.as_millis() as u64, "refreshed");
+        let changed = report.changed();
+        self.board.set(&report.source, report.state);
+        if changed {
+            let channels = self.config.load().channels_of(&report.source);
+            (self.changed)(&channels);
+        }
+    }
+
+    /// Background upkeep, in bounded steps so it never holds the store for long: `max_age`
+    /// retention for every source and expiry of old tombstones.
+    pub fn maintain(&self) {
+        let cfg = self.config.load_full();
+        let now = chrono::Utc::now();
+        let mut pruned_sources = Vec::new();
+        for src in cfg.sources.values() {
+            if src.max_age.is_none() {
+                continue;
+            }
+            let retention = Retention {
+                max_items: src.max_items,
+                max_age: src.max_age,
+                ..Default::default()
+            };
+            match self.store.prune(&src.id, retention, now) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(source = %src.id, pruned = n, "retention: pruned old articles");
+                    let items = self.store.count(&src.id);
+                    self.board.update(&src.id, |st| st.items = items);
+                    pruned_sources.push(src.id.clone());
+                }
+                Err(e) => tracing::error!(source = %src.id, error = %e, "retention sweep failed"),
+            }
+        }
+        loop {
+            match self.store.expire_tombstones(now, 1000) {
+                Ok(1000) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "tombstone sweep failed");
+                    break;
+                }
+            }
+        }
+        let channels: std::collections::BTreeSet<String> = pruned_sources
+            .iter()
+            .flat_map(|s| cfg.channels_of(s))
+            .collect();
+        if !channels.is_empty() {
+            let channels: Vec<String> = channels.into_iter().collect();
+            (self.changed)(&channels);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The live state of every source, shared by the write path (which updates it after each
+//! refresh) and the read path (which shows it on `/` and `/api/sources`). It is a plain map
+//! behind a lock: both paths get a handle to it instead of reaching for the whole daemon.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{SourceState, SourceStatus};
+
+/// Every source's latest state, as loaded from the store at start and updated by refreshes.
+#[derive(Debug, Default)]
+pub struct SourceBoard {
+    states: Mutex<HashMap<String, SourceState>>,
+}
+
+impl SourceBoard {
+    pub fn new(states: impl IntoIterator<Item = (String, SourceState)>) -> SourceBoard {
+        SourceBoard {
+            states: Mutex::new(states.into_iter().collect()),
+        }
+    }
+
+    /// The state a refresh of source `id`, configured at `configured_url`, starts from (and
+    /// what status pages show for it).
+    pub fn state(&self, id: &str, configured_url: &str) -> SourceState {
+        let stored = self.states.lock().expect("board lock").get(id).cloned();
+        starting_state(configured_url, stored)
+    }
+
+    pub fn set(&self, id: &str, state: SourceState) {
+        self.states
+            .lock()
+            .expect("board lock")
+            .insert(id.to_string(), state);
+    }
+
+    /// Change a source's state in place, if it is known.
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut SourceState)) {
+        if let Some(st) = self.states.lock().expect("board lock").get_mut(id) {
+            f(st);
+        }
+    }
+}
+
+/// The state to start from: a changed configured URL forgets redirects, validators and `gone`.
+pub fn starting_state(configured_url: &str, stored: Option<SourceState>) -> SourceState {
+    let configured = configured_url.to_string();
+    match stored {
+        Some(s) if s.configured_url.as_deref() == Some(configured.as_str()) => s,
+        Some(s) => SourceState {
+            configured_url: Some(configured.clone()),
+            url: Some(configured),
+            status: SourceStatus::Pending,
+            consecutive_failures: 0,
+            last_poll: s.last_poll,
+            last_success: s.last_success,
+            ..Default::default()
+        },
+        None => SourceState {
+            configured_url: Some(configured.clone()),
+            url: Some(configured),
+            ..Default::default()
+        },
+    }
+}

@@ -1,0 +1,551 @@
+//! Rendered feeds, ready to send: per (channel, format) the plain and gzip bytes, a strong ETag
+//! and Last-Modified, in a map that is replaced atomically, so a request only looks bytes up.
+//!
+//! Freshness without re-rendering on every refresh: each channel has a version, bumped when a
+//! refresh changes one of its sources. A render remembers the version it was made from. A
+//! request whose cached render is current sends it; one whose render is stale (or missing)
+//! renders once and caches the result, and readers arriving meanwhile wait for that render
+//! rather than making their own. A background worker re-renders dirty channels' cached
+//! formats in batches, at most a few times a second, so that readers rarely wait and a channel
+//! whose sources all change at once is rendered once, not once per source. Formats nobody asked
+//! for are never rendered.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::{ChannelConfig, Config};
+use crate::serve::aggregate;
+use crate::serve::render::{self, Format};
+use crate::store::{Store, StoreError};
+
+/// One rendered feed with everything a response needs, computed once.
+#[derive(Debug)]
+pub struct Rendered {
+    pub body: Bytes,
+    pub gzip: Bytes,
+    /// Strong ETag, quoted.
+    pub etag: String,
+    /// The newest item change (sent as an HTTP date in Last-Modified).
+    pub last_modified_at: DateTime<Utc>,
+    /// The same two values as ready-made header values, so a request builds nothing.
+    pub etag_header: warp::http::HeaderValue,
+    pub last_modified_header: warp::http::HeaderValue,
+    pub format: Format,
+    pub items: usize,
+    pub newest: Option<DateTime<Utc>>,
+    /// The channel version this was rendered from.
+    pub version: u64,
+}
+
+/// The three renders of one channel, indexed by [`format_index`].
+type Renders = [Option<Arc<Rendered>>; 3];
+
+/// Channel id → its version counter.
+type VersionCounters = HashMap<String, Arc<AtomicU64>>;
+
+/// One channel in the lock-free map: its renders and its version counter.
+#[derive(Clone)]
+struct Slot {
+    renders: Renders,
+    version: Arc<AtomicU64>,
+}
+
+fn format_index(f: Format) -> usize {
+    match f {
+        Format::Rss => 0,
+        Format::Atom => 1,
+        Format::Json => 2,
+    }
+}
+
+/// Extra `?limit=` renders kept at most (they are cheap to rebuild, and a client choosing random
+/// limits must not grow memory).
+const MAX_LIMIT_RENDERS: usize = 64;
+
+/// What the index page shows of a channel, kept up to date by the render worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub items: usize,
+    pub newest: Option<DateTime<Utc>>,
+}
+
+impl From<&Rendered> for ChannelInfo {
+    fn from(r: &Rendered) -> ChannelInfo {
+        ChannelInfo {
+            items: r.items,
+            newest: r.newest,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct FeedCache {
+    /// Default-limit renders and each channel's version counter: the hot path, read without
+    /// locks.
+    main: ArcSwap<HashMap<String, Slot>>,
+    /// Renders for other `?limit=` values.
+    by_limit: Mutex<HashMap<(String, Format, usize), Arc<Rendered>>>,
+    /// Serializes writers of `main` (readers never wait).
+    write: Mutex<()>,
+    /// Channel version counters (absent = 0) and the channels changed since the worker last
+    /// ran. A counter is shared with the channel's [`Slot`], so readers check it without a lock.
+    versions: Mutex<(VersionCounters, HashSet<String>)>,
+    info: Mutex<HashMap<String, ChannelInfo>>,
+    /// One gate per (channel, format, limit) being rendered for a request: concurrent misses on
+    /// one stale feed wait for a single render instead of each rendering it (a popular channel
+    /// that just changed would otherwise cost one render per waiting reader).
+    inflight: Mutex<HashMap<FlightKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Renders made since start (requests and the render worker), for `/metrics` and tests.
+    renders: AtomicU64,
+}
+
+type FlightKey = (String, Format, usize);
+
+/// One caller's share of a feed's render gate. Dropping it (when the caller is done, or when
+/// its request is dropped mid-render) removes the gate if nobody else holds it, so gates for
+/// one-off `?limit=` values or removed channels do not pile up.
+struct Flight<'c> {
+    cache: &'c FeedCache,
+    key: FlightKey,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'c> Flight<'c> {
+    fn join(cache: &'c FeedCache, key: FlightKey) -> Flight<'c> {
+        let gate = cache
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Flight { cache, key, gate }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        // Taken under the map's lock, where every new caller clones the gate: the map's
+        // reference and ours being the only two means nobody is waiting or about to.
+        let mut m = self.cache.inflight.lock().expect("inflight lock");
+        if Arc::strong_count(&self.gate) <= 2 {
+            m.remove(&self.key);
+        }
+    }
+}
+
+/// Why a feed could not be rendered for a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("render task failed: {0}")]
+    Panicked(String),
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+/// The `limit` articles a channel shows, newest first, from the store. Blocking.
+fn channel_articles(
+    store: &Store,
+    channel: &ChannelConfig,
+    limit: usize,
+) -> Result<Vec<crate::model::Article>, StoreError> {
+    let budget = aggregate::per_source_budget(channel, limit);
+    let mut per_source = Vec::with_capacity(channel.sources.len());
+    for s in &channel.sources {
+        per_source.push(store.newest(s, budget)?);
+    }
+    Ok(aggregate::channel_view(channel, per_source, limit))
+}
+
+/// The index figures of one channel, read from the store the way a render would read them.
+/// Blocking.
+pub fn channel_info(store: &Store, channel: &ChannelConfig) -> Result<ChannelInfo, StoreError> {
+    let view = channel_articles(store, channel, channel.limit)?;
+    Ok(ChannelInfo {
+        items: view.len(),
+        newest: view.iter().map(|a| a.sort_time()).max(),
+    })
+}
+
+/// Render one channel in one format from the store. Blocking (store reads): call it off the
+/// async workers. What it read may not be on disk yet: callers flush the store before they
+/// publish the result (see [`FeedCache::refresh_channels`] and
+/// [`FeedCache::current_or_render`]). `zero_copy`: the render will be cached for readers, so
+/// large bodies get an in-memory file for `sendfile` (see [`crate::serve::sendfile`]).
+pub fn render_channel(
+    store: &Store,
+    channel: &ChannelConfig,
+    base_url: &str,
+    format: Format,
+    limit: usize,
+    version: u64,
+    zero_copy: bool,
+) -> Result<Rendered, StoreError> {
+    let view = channel_articles(store, channel, limit)?;
+    let meta = aggregate::feed_meta(channel, base_url, format, &view);
+    let body = render::render(&meta, &view, format);
+    let etag = format!("\"{}\"", crate::model::ids::hex16(&Sha256::digest(&body)));
+    let newest = view.iter().map(|a| a.sort_time()).max();
+    let last_modified = meta.updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    // Renders kept for readers of the default limit are sent from in-memory files (zero-copy);
+    // renders for other `?limit=` values (or for `feedloom render`) would only cost a file each.
+    let keep = |b: Vec<u8>| {
+        if zero_copy {
+            crate::serve::sendfile::file_backed(b)
+        } else {
+            Bytes::from(b)
+        }
+    };
+    Ok(Rendered {
+        etag_header: warp::http::HeaderValue::from_str(&etag)
+            .expect("hex digest in quotes is a valid header value"),
+        last_modified_header: warp::http::HeaderValue::from_str(&last_modified)
+            .expect("an HTTP date is a valid header value"),
+        gzip: keep(gzip(&body)),
+        body: keep(body),
+        etag,
+        last_modified_at: meta.updated,
+        format,
+        items: view.len(),
+        newest,
+        version,
+    })
+}
+
+impl FeedCache {
+    /// The current render of `ch` in `format` with `limit` items: from the cache, or rendered
+    /// now from the store (flushed before it is returned, so what a reader sees survives a
+    /// crash) and cached. Concurrent callers for the same feed share one render.
+    pub async fn current_or_render(
+        &self,
+        store: &Store,
+        ch: &ChannelConfig,
+        base_url: &str,
+        format: Format,
+        limit: usize,
+    ) -> Result<Arc<Rendered>, RenderError> {
+        let default_limit = limit == ch.limit;
+        let lookup = || {
+            if default_limit {
+                self.get_current(&ch.id, format)
+            } else {
+                self.get_limit(&ch.id, format, limit)
+            }
+        };
+        if let Some(r) = lookup() {
+            return Ok(r);
+        }
+        let flight = Flight::join(self, (ch.id.clone(), format, limit));
+        let result = async {
+            let _turn = flight.gate.lock().await;
+            // Whoever held the gate before may have rendered it already.
+            if let Some(r) = lookup() {
+                return Ok(r);
+            }
+            let version = self.version(&ch.id);
+            let (store, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
+            let r = tokio::task::spawn_blocking(move || {
+                let r = render_channel(&store, &ch2, &base, format, limit, version, default_limit)?;
+                store.flush()?;
+                Ok::<_, StoreError>(r)
+            })
+            .await
+            .map_err(|e| RenderError::Panicked(e.to_string()))??;
+            self.count_render();
+            let r = Arc::new(r);
+            if default_limit {
+                self.put(&ch.id, r.clone());
+            } else {
+                self.put_limit(&ch.id, format, limit, r.clone());
+            }
+            Ok(r)
+        }
+        .await;
+        drop(flight);
+        result
+    }
+
+    fn count_render(&self) {
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("feedloom_renders_total").increment(1);
+    }
+
+    /// Renders made since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    /// The channel's current version.
+    pub fn version(&self, channel: &str) -> u64 {
+        let v = self.versions.lock().expect("versions lock");
+        v.0.get(channel).map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// The version counter of `channel`, created at 0 if the channel has none yet.
+    fn counter(&self, channel: &str) -> Arc<AtomicU64> {
+        let mut v = self.versions.lock().expect("versions lock");
+        v.0.entry(channel.to_string()).or_default().clone()
+    }
+
+    /// The cached render if it is current. Takes no lock (this is every feed request).
+    pub fn get_current(&self, channel: &str, format: Format) -> Option<Arc<Rendered>> {
+        let main = self.main.load();
+        let slot = main.get(channel)?;
+        let r = slot.renders[format_index(format)].clone()?;
+        (r.version == slot.version.load(Ordering::Acquire)).then_some(r)
+    }
+
+    /// The channel's slot in `map`, made (sharing its version counter) if missing.
+    fn slot_in<'m>(&self, map: &'m mut HashMap<String, Slot>, channel: &str) -> &'m mut Slot {
+        map.entry(channel.to_string()).or_insert_with(|| Slot {
+            renders: Renders::default(),
+            version: self.counter(channel),
+        })
+    }
+
+    /// Record that `channels` changed: their renders are stale from now on.
+    pub fn mark_dirty(&self, channels: &[String]) {
+        let mut v = self.versions.lock().expect("versions lock");
+        for c in channels {
+            v.0.entry(c.clone())
+                .or_default()
+                .fetch_add(1, Ordering::AcqRel);
+            v.1.insert(c.clone());
+        }
+    }
+
+    /// Take the set of channels changed since the last call.
+    pub fn take_dirty(&self) -> Vec<String> {
+        let mut v = self.versions.lock().expect("versions lock");
+        v.1.drain().collect()
+    }
+
+    pub fn info(&self, channel: &str) -> Option<ChannelInfo> {
+        self.info.lock().expect("info lock").get(channel).copied()
+    }
+
+    fn set_info(&self, channel: &str, info: ChannelInfo) {
+        self.info
+            .lock()
+            .expect("info lock")
+            .insert(channel.to_string(), info);
+    }
+
+    /// Cache `r` unless the channel changed while it was being rendered (then a newer render
+    /// will follow; caching this one would serve stale bytes as current).
+    pub fn put(&self, channel: &str, r: Arc<Rendered>) {
+        let _w = self.write.lock().expect("cache write lock");
+        if r.version != self.version(channel) {
+            return;
+        }
+        self.set_info(channel, ChannelInfo::from(&*r));
+        let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
+        let slot = format_index(r.format);
+        self.slot_in(&mut map, channel).renders[slot] = Some(r);
+        self.main.store(Arc::new(map));
+    }
+
+    pub fn get_limit(&self, channel: &str, format: Format, limit: usize) -> Option<Arc<Rendered>> {
+        let r = self
+            .by_limit
+            .lock()
+            .expect("cache lock")
+            .get(&(channel.to_string(), format, limit))
+            .cloned()?;
+        (r.version == self.version(channel)).then_some(r)
+    }
+
+    pub fn put_limit(&self, channel: &str, format: Format, limit: usize, r: Arc<Rendered>) {
+        let mut m = self.by_limit.lock().expect("cache lock");
+        if m.len() >= MAX_LIMIT_RENDERS {
+            m.clear();
+        }
+        m.insert((channel.to_string(), format, limit), r);
+    }
+
+    /// Bring `channels` up to date: re-render the formats that are cached (someone reads them)
+    /// and refresh the index figures; formats nobody asked for stay unrendered. Blocking.
+    pub fn refresh_channels(&self, store: &Store, config: &Config, channels: &[String]) {
+        let mut fresh = Vec::new();
+        let mut infos = Vec::new();
+        for id in channels {
+            let Some(ch) = config.channels.get(id) else {
+                continue;
+            };
+            let version = self.version(id);
+            let cached = self
+                .main
+                .load()
+                .get(id)
+                .map(|s| s.renders.clone())
+                .unwrap_or_default();
+            let wanted: Vec<Format> = Format::ALL
+                .into_iter()
+                .filter(|f| cached[format_index(*f)].is_some())
+                .collect();
+            // A channel nobody reads only needs its index figures: no render, gzip or digest.
+            if wanted.is_empty() {
+                match channel_info(store, ch) {
+                    Ok(info) => infos.push((id, info)),
+                    Err(e) => tracing::error!(channel = %id, error = %e, "cannot read channel"),
+                }
+                continue;
+            }
+            for f in wanted {
+                let base = &config.server.base_url;
+                match render_channel(store, ch, base, f, ch.limit, version, true) {
+                    Ok(r) => {
+                        self.count_render();
+                        infos.push((id, ChannelInfo::from(&r)));
+                        fresh.push((id.clone(), Arc::new(r)));
+                    }
+                    Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
+                }
+            }
+        }
+        // One flush for the whole batch, after every read and before anything is published:
+        // nothing is served before it is on disk.
+        if let Err(e) = store.flush() {
+            tracing::error!(error = %e, "cannot flush the store; channels not re-rendered");
+            // Still stale: the render worker tries again at the next change.
+            self.mark_dirty(channels);
+            return;
+        }
+        for (id, info) in infos {
+            self.set_info(id, info);
+        }
+        let _w = self.write.lock().expect("cache write lock");
+        let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
+        // Channels removed from the config disappear from the cache too.
+        map.retain(|c, _| config.channels.contains_key(c));
+        for (id, r) in fresh {
+            if r.version == self.version(&id) {
+                let slot = format_index(r.format);
+                self.slot_in(&mut map, &id).renders[slot] = Some(r);
+            }
+        }
+        self.main.store(Arc::new(map));
+        self.by_limit
+            .lock()
+            .expect("cache lock")
+            .retain(|(c, _, _), _| config.channels.contains_key(c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn setup() -> (tempfile::TempDir, Store, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let cfg = Config::parse(
+            "[sources.a]\nurl = \"http://127.0.0.1:9/a.xml\"\n[channels.c]\nsources = [\"a\"]\n",
+            Path::new("/tmp/x/config.toml"),
+        )
+        .unwrap();
+        (dir, store, cfg)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_misses_on_a_stale_feed_render_once() {
+        let (_d, store, cfg) = setup();
+        let cache = Arc::new(FeedCache::default());
+        let ch = cfg.channels["c"].clone();
+        let base = cfg.server.base_url.clone();
+        let first = cache
+            .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+            .await
+            .unwrap();
+        assert_eq!(cache.renders(), 1);
+        // The channel changes: 64 readers arrive at once.
+        cache.mark_dirty(&["c".to_string()]);
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (cache, store, ch, base) =
+                    (cache.clone(), store.clone(), ch.clone(), base.clone());
+                tokio::spawn(async move {
+                    cache
+                        .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.unwrap();
+            assert_eq!(r.version, first.version + 1);
+        }
+        assert_eq!(cache.renders(), 2, "one render for all 64 readers");
+        // A cached current render costs nothing; other formats and limits are their own feeds.
+        cache
+            .current_or_render(&store, &ch, &base, Format::Atom, ch.limit)
+            .await
+            .unwrap();
+        cache
+            .current_or_render(&store, &ch, &base, Format::Rss, 5)
+            .await
+            .unwrap();
+        assert_eq!(cache.renders(), 3);
+        assert!(
+            cache.inflight.lock().unwrap().is_empty(),
+            "gates are removed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_mid_render_leaves_no_gate() {
+        let (_d, store, cfg) = setup();
+        let cache = FeedCache::default();
+        let ch = cfg.channels["c"].clone();
+        let base = cfg.server.base_url.clone();
+        // Poll the render once (it starts the blocking render and waits), then drop it, as a
+        // server drops a request whose client went away.
+        {
+            let fut = cache.current_or_render(&store, &ch, &base, Format::Atom, 7);
+            let mut fut = std::pin::pin!(fut);
+            let _ = futures_util::poll!(fut.as_mut());
+        }
+        assert!(cache.inflight.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn refreshing_an_unread_channel_updates_its_figures_without_rendering() {
+        let (_d, store, cfg) = setup();
+        let cache = FeedCache::default();
+        let now = Utc::now();
+        let art = crate::model::Article {
+            published: Some(now.fixed_offset()),
+            ..crate::model::Article::sample("a", 1, 0)
+        };
+        store
+            .apply(crate::model::RefreshResult::stored(
+                "a",
+                now,
+                Default::default(),
+                vec![art],
+                crate::model::Retention::default(),
+            ))
+            .unwrap();
+        cache.mark_dirty(&["c".to_string()]);
+        cache.refresh_channels(&store, &cfg, &cache.take_dirty());
+        assert_eq!(cache.renders(), 0, "nobody reads c: nothing to render");
+        let info = cache.info("c").unwrap();
+        assert_eq!(info.items, 1);
+        assert!(info.newest.is_some());
+    }
+}

@@ -1,0 +1,210 @@
+//! The HTTP listener. `server.workers` threads each run a single-threaded tokio runtime with its
+//! own accept loop on the shared listening socket, as nginx workers do: a connection lives on one
+//! thread from accept to close, so answering it needs no cross-thread wake-up or work stealing.
+//! Feed requests (`GET`/`HEAD /feeds/…`, the hot path readers poll) are answered on that thread
+//! from the rendered cache; every other route goes to the warp filter ([`super::routes::routes`])
+//! on the main runtime, where polling, reloads and page building live, so a slow status page
+//! never holds a feed answer back.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::TcpListener as StdListener;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::service::{service_fn, Service};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::watch;
+
+use super::state::ServeState;
+
+/// How long open connections get to finish their answers once the daemon stops.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// The running server threads.
+pub struct Workers {
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What a server thread's connections need to answer requests. One per thread: its reference
+/// count is touched by that thread only, never bumped by all workers on every request.
+struct Ctx {
+    state: Arc<ServeState>,
+    /// The main runtime, where every route but the feed fast path is answered.
+    main: tokio::runtime::Handle,
+    warp: WarpFn,
+}
+
+/// The warp filter as a function from request head to a whole answer (warp's service type
+/// cannot be named).
+type WarpFn = Arc<
+    dyn Fn(Request<Empty<Bytes>>) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+fn warp_fn(state: Arc<ServeState>) -> WarpFn {
+    let service = TowerToHyperService::new(warp::service(super::routes::routes(state)));
+    Arc::new(move |req| {
+        let answer = service.call(req);
+        Box::pin(async move {
+            let resp = answer.await.unwrap_or_else(|e| match e {});
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(body) => Response::from_parts(parts, Full::new(body.to_bytes())),
+                Err(e) => internal(&e.to_string()),
+            }
+        })
+    })
+}
+
+/// Start `workers` server threads on `listener`. They stop accepting when `stop` turns true and
+/// give open connections [`GRACE`] to finish.
+pub fn start(
+    state: Arc<ServeState>,
+    listener: StdListener,
+    workers: usize,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<Workers> {
+    listener.set_nonblocking(true)?;
+    let main = tokio::runtime::Handle::current();
+    let warp = warp_fn(state.clone());
+    let mut threads = Vec::with_capacity(workers);
+    for n in 0..workers.max(1) {
+        let listener = listener.try_clone()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let ctx = Arc::new(Ctx {
+            state: state.clone(),
+            main: main.clone(),
+            warp: warp.clone(),
+        });
+        let stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("feedloom-http-{n}"))
+            .spawn(move || {
+                runtime.block_on(accept_loop(listener, ctx, stop));
+                // Renders started by a cache miss run on this runtime's blocking pool; do not
+                // wait for them past the grace period (dropping the runtime would wait forever).
+                runtime.shutdown_timeout(GRACE);
+            })?;
+        threads.push(thread);
+    }
+    Ok(Workers { threads })
+}
+
+impl Workers {
+    /// Wait for every server thread to finish (each bounds its own wait by [`GRACE`]).
+    pub async fn join(self) {
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                if t.join().is_err() {
+                    tracing::error!("an HTTP server thread panicked");
+                }
+            }
+        })
+        .await;
+    }
+}
+
+async fn accept_loop(listener: StdListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot register the listening socket");
+            return;
+        }
+    };
+    let graceful = GracefulShutdown::new();
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
+    loop {
+        let (io, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(pair) => pair,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        // Answers are written whole; waiting for more data to coalesce only adds latency.
+        let _ = io.set_nodelay(true);
+        let ctx = ctx.clone();
+        let service = service_fn(move |req| {
+            let ctx = ctx.clone();
+            async move { Ok::<_, Infallible>(answer(&ctx, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+            TokioIo::new(super::sendfile::SendfileStream::new(io)),
+            service,
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP connections still open after {GRACE:?}; closing");
+    }
+}
+
+/// Errors from `accept` that concern one connection only, or a lack of file descriptors, which
+/// frees up as connections close: wait a moment then go on (as hyper's old server did).
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; pausing 1s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, _body) = req.into_parts();
+    let feed = parts.uri.path().starts_with("/feeds/")
+        && (parts.method == Method::GET || parts.method == Method::HEAD);
+    if feed {
+        let resp = super::routes::respond(
+            &ctx.state,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+        .await;
+        return resp.map(Full::new);
+    }
+    // No route reads a request body; the warp filter gets the head only.
+    let req = Request::from_parts(parts, Empty::<Bytes>::new());
+    match ctx.main.spawn((ctx.warp)(req)).await {
+        Ok(resp) => resp,
+        Err(e) => internal(&e.to_string()),
+    }
+}
+
+fn internal(why: &str) -> Response<Full<Bytes>> {
+    tracing::error!(error = why, "request failed");
+    let mut r = Response::new(Full::new(Bytes::from_static(b"internal error\n")));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}

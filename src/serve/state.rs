@@ -1,0 +1,88 @@
+//! The read path's handle on the daemon: [`ServeState`], what the listener and the routes work
+//! with, made by the wiring (`app`); the render worker; the process's metrics recorder.
+
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::sync::watch;
+
+use super::cache::FeedCache;
+use crate::config::{Config, ConfigError, ReloadSummary};
+use crate::model::SourceBoard;
+use crate::store::Store;
+
+/// Re-reads the config and swaps it in (the wiring decides how); `POST /admin/reload` calls it.
+pub type Reload = Arc<dyn Fn() -> Result<ReloadSummary, ConfigError> + Send + Sync>;
+
+/// What the read path needs, as narrow handles: the live config, the store (read only), the
+/// board of source states, the rendered-feed cache, and the reload action.
+pub struct ServeState {
+    pub config: Arc<ArcSwap<Config>>,
+    pub store: Store,
+    pub board: Arc<SourceBoard>,
+    pub cache: FeedCache,
+    /// Wakes the render worker when channels become stale.
+    pub render_wakeup: tokio::sync::Notify,
+    pub reload: Reload,
+}
+
+/// How long the render worker lets changes collect before re-rendering.
+pub const RENDER_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The process-wide metrics recorder (a process can install only one).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&[
+                0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ])
+            .expect("static bucket list is valid")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (embedding); then ours just stays empty.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+impl ServeState {
+    /// Mark channels stale and wake the render worker.
+    pub fn invalidate(&self, channels: &[String]) {
+        if channels.is_empty() {
+            return;
+        }
+        self.cache.mark_dirty(channels);
+        self.render_wakeup.notify_one();
+    }
+
+    /// Mark every configured channel stale (at start, and after a reload).
+    pub fn invalidate_all(&self) {
+        let all: Vec<String> = self.config.load().channels.keys().cloned().collect();
+        self.invalidate(&all);
+    }
+
+    /// Bring dirty channels up to date, in batches, at most every [`RENDER_DEBOUNCE`], until
+    /// `stop`. Runs on the blocking pool so serving threads never render for it.
+    pub async fn render_worker(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.render_wakeup.notified() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            // Let a burst of refreshes collect, so each channel renders once for all of them.
+            tokio::time::sleep(RENDER_DEBOUNCE).await;
+            let dirty = self.cache.take_dirty();
+            if dirty.is_empty() {
+                continue;
+            }
+            let st = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let cfg = st.config.load_full();
+                st.cache.refresh_channels(&st.store, &cfg, &dirty);
+            })
+            .await;
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Writes: one [`RefreshResult`] becomes one atomic sled batch (new and changed articles with
+//! their index and URL keys, retention removals with tombstones, the source's state); the
+//! background sweeps; imports.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::codec::*;
+use super::{Store, StoreError};
+use crate::model::{Article, RefreshResult, Retention, SourceState};
+
+/// What a batch being built writes, so that pruning in the same batch sees the state after it:
+/// index keys added and removed, and the URL each written article ends up with (keyed by raw id).
+#[derive(Default)]
+struct Pending {
+    added: Vec<Vec<u8>>,
+    removed: HashSet<Vec<u8>>,
+    urls: HashMap<[u8; 16], Option<String>>,
+}
+
+/// How one refresh changed the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshCounts {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Items skipped because they were pruned before (tombstoned).
+    pub tombstoned: usize,
+    pub pruned: usize,
+    /// Articles stored for the source after this refresh.
+    pub total: usize,
+}
+
+impl RefreshCounts {
+    pub fn changed(&self) -> bool {
+        self.new > 0 || self.updated > 0 || self.pruned > 0
+    }
+}
+
+/// Two versions of an article are the same when everything but the first-seen time matches.
+fn same_content(a: &Article, b: &Article) -> bool {
+    a.url == b.url
+        && a.title == b.title
+        && a.content_html == b.content_html
+        && a.summary_html == b.summary_html
+        && a.published == b.published
+        && a.updated == b.updated
+        && a.authors == b.authors
+        && a.categories == b.categories
+        && a.enclosures == b.enclosures
+        && a.origin == b.origin
+        && a.editors == b.editors
+        && a.site == b.site
+        && a.guid == b.guid
+}
+
+impl Store {
+    /// Apply one refresh result atomically: new and changed articles with their index
+    /// entries, retention pruning (with tombstones), and the source's new state. A crash leaves
+    /// either all of it or none of it. Applying the same value again changes nothing (every
+    /// article is found unchanged or tombstoned; the same state is written), so a replicated
+    /// log may deliver a value more than once.
+    pub fn apply(&self, result: RefreshResult) -> Result<RefreshCounts, StoreError> {
+        let source = result.source.as_str();
+        let Some(doc) = result.document else {
+            self.tree
+                .insert(source_key(source), encode(&result.state))?;
+            return Ok(RefreshCounts {
+                total: result.state.items,
+                ..RefreshCounts::default()
+            });
+        };
+        self.apply_document(
+            source,
+            doc.articles,
+            &result.state,
+            doc.retention,
+            result.at,
+        )
+    }
+
+    fn apply_document(
+        &self,
+        source: &str,
+        articles: Vec<Article>,
+        state: &SourceState,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshCounts, StoreError> {
+        let mut counts = RefreshCounts::default();
+        let mut batch = sled::Batch::default();
+        // Index entries this batch adds or removes, so pruning sees the post-batch picture.
+        let mut pending = Pending::default();
+        let mut seen_ids = HashSet::new();
+
+        // Canonical URLs this batch writes: a second entry with one of them is the same story.
+        let mut batch_urls = HashSet::new();
+        for mut art in articles {
+            let tk = tomb_key(&art.id);
+            if let Some(t) = self.tree.get(&tk)? {
+                let expiry = t
+                    .get(..8)
+                    .map(|b| i64::from_be_bytes(b.try_into().expect("8 bytes")))
+                    .unwrap_or(0);
+                if expiry > now.timestamp() {
+                    counts.tombstoned += 1;
+                    continue;
+                }
+                batch.remove(tk);
+                // The expired tombstone's URL key goes with it, unless the story is back at the
+                // same URL (its key is written again below).
+                if let Some(old_uk) = t.get(8..).filter(|k| !k.is_empty()) {
+                    let same = art
+                        .url
+                        .as_ref()
+                        .is_some_and(|u| url_key(source, u).as_slice() == old_uk);
+                    if !same {
+                        batch.remove(old_uk.to_vec());
+                    }
+                }
+            }
+            // Within a source an item is also recognised by its canonical URL, so a feed that
+            // changes its guids does not duplicate every story.
+            let mut existing = self.article(&art.id)?;
+            if existing.is_none() {
+                if let Some(u) = &art.url {
+                    if let Some(old_id) = self.tree.get(url_key(source, u))? {
+                        let old_id = hex(&old_id);
+                        match self.article(&old_id)? {
+                            Some(old) if old.source == source => {
+                                art.id = old_id;
+                                existing = Some(old);
+                            }
+                            Some(_) => {}
+                            // The URL outlived its article: it was pruned and its tombstone
+                            // still stands, so the story stays out under a new guid too.
+                            None => {
+                                if self.tree.contains_key(tomb_key(&old_id))? {
+                                    counts.tombstoned += 1;
+                                    continue;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // Two entries of one document that are one story (the same id, or one URL that
+            // leads to one stored article or to one written here): the first wins. Checked
+            // after the URL lookup, which may have given this entry another entry's id.
+            if !seen_ids.insert(art.id.clone()) {
+                continue;
+            }
+            if let Some(u) = &art.url {
+                if !batch_urls.insert(url_key(source, u)) {
+                    continue;
+                }
+            }
+            match existing {
+                Some(old) if same_content(&old, &art) => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                Some(old) => {
+                    art.first_seen = old.first_seen;
+                    let old_ik = index_key(source, old.sort_time(), &old.id);
+                    let new_ik = index_key(source, art.sort_time(), &art.id);
+                    if old_ik != new_ik {
+                        batch.remove(old_ik.clone());
+                        pending.removed.insert(old_ik);
+                        batch.insert(new_ik.clone(), &[] as &[u8]);
+                        pending.added.push(new_ik);
+                    }
+                    if old.url != art.url {
+                        if let Some(u) = &old.url {
+                            batch.remove(url_key(source, u));
+                        }
+                    }
+                    counts.updated += 1;
+                }
+                None => {
+                    let ik = index_key(source, art.sort_time(), &art.id);
+                    batch.insert(ik.clone(), &[] as &[u8]);
+                    pending.added.push(ik);
+                    counts.new += 1;
+                }
+            }
+            if let Some(u) = &art.url {
+                batch.insert(url_key(source, u), &id_bytes(&art.id)[..]);
+            }
+            pending.urls.insert(id_bytes(&art.id), art.url.clone());
+            batch.insert(article_key(&art.id), encode(&art));
+        }
+
+        let (pruned, total) = self.prune_into(&mut batch, source, &pending, retention, now)?;
+        counts.pruned = pruned;
+        counts.total = total;
+        let mut state = state.clone();
+        state.items = total;
+        batch.insert(source_key(source), encode(&state));
+        self.tree.apply_batch(batch)?;
+        Ok(counts)
+    }
+
+    /// Add retention removals for `source` to `batch`: beyond `max_items` newest, or older than
+    /// `max_age`. Each pruned article leaves a tombstone so that the source listing it again
+    /// does not bring it back.
+    fn prune_into(
+        &self,
+        batch: &mut sled::Batch,
+        source: &str,
+        pending: &Pending,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for k in self.tree.scan_prefix(index_prefix(source)).keys() {
+            let k = k?;
+            if !pending.removed.contains(k.as_ref()) {
+                keys.push(k.to_vec());
+            }
+        }
+        keys.extend(pending.added.iter().cloned());
+        keys.sort();
+        keys.dedup();
+        let prefix_len = index_prefix(source).len();
+        let cutoff = retention.max_age.map(|age| {
+            let t = now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+            u64::MAX - t.timestamp_micros().max(0) as u64
+        });
+        let expiry = (now
+            + chrono::Duration::from_std(retention.tombstone_ttl)
+                .unwrap_or(chrono::Duration::days(90)))
+        .timestamp();
+        let mut pruned = 0;
+        for (i, k) in keys.iter().enumerate() {
+            let inv = u64::from_be_bytes(
+                k[prefix_len..prefix_len + 8]
+                    .try_into()
+                    .expect("index key layout"),
+            );
+            let too_old = cutoff.is_some_and(|c| inv > c);
+            if i < retention.max_items && !too_old {
+                continue;
+            }
+            let id_raw = &k[k.len() - 16..];
+            let id = hex(id_raw);
+            let mut ak = vec![P_ARTICLE];
+            ak.extend_from_slice(id_raw);
+            // An article this very batch writes has its new URL only in the batch; the tree
+            // still holds the old one, whose URL key the batch removes. Taking the tree's would
+            // tombstone a dead key and leave the new one behind for good.
+            let url = match pending.urls.get(id_raw) {
+                Some(url) => url.clone(),
+                None => match self.tree.get(&ak)? {
+                    Some(v) => decode::<Article>(&ak, &v)?.url,
+                    None => None,
+                },
+            };
+            batch.remove(k.clone());
+            batch.remove(ak);
+            // The URL key stays: it now marks a tombstoned URL, so HTML crawls skip it and a
+            // new guid for the same story is recognised.
+            let mut t = expiry.to_be_bytes().to_vec();
+            if let Some(u) = url {
+                t.extend_from_slice(&url_key(source, &u));
+            }
+            batch.insert(tomb_key(&id), t);
+            pruned += 1;
+        }
+        Ok((pruned, keys.len() - pruned))
+    }
+
+    /// Remove expired tombstones (and the URL keys they kept), at most `max` per call so that a
+    /// sweep never holds the store for long.
+    pub fn expire_tombstones(&self, now: DateTime<Utc>, max: usize) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in self.tree.scan_prefix([P_TOMB]) {
+            let (k, v) = kv?;
+            let expiry = v
+                .get(..8)
+                .map(|b| i64::from_be_bytes(b.try_into().expect("8 bytes")))
+                .unwrap_or(0);
+            if expiry <= now.timestamp() {
+                batch.remove(k);
+                if v.len() > 8 {
+                    batch.remove(&v[8..]);
+                }
+                n += 1;
+                if n >= max {
+                    break;
+                }
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Apply retention to a source outside a refresh (the background sweep for `max_age`).
+    pub fn prune(
+        &self,
+        source: &str,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let (n, _) = self.prune_into(&mut batch, source, &Pending::default(), retention, now)?;
+        if n > 0 {
+            self.tree.apply_batch(batch)?;
+        }
+        Ok(n)
+    }
+
+    /// Store articles from an export as they are (ids, first-seen times), with their index and
+    /// URL entries. An article already present is replaced.
+    pub fn import_articles(&self, articles: &[Article]) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        for art in articles {
+            if let Some(old) = self.article(&art.id)? {
+                batch.remove(index_key(&old.source, old.sort_time(), &old.id));
+            }
+            batch.insert(
+                index_key(&art.source, art.sort_time(), &art.id),
+                &[] as &[u8],
+            );
+            if let Some(u) = &art.url {
+                batch.insert(url_key(&art.source, u), &id_bytes(&art.id)[..]);
+            }
+            batch.insert(article_key(&art.id), encode(art));
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(articles.len())
+    }
+}

@@ -1,0 +1,366 @@
+//! The store's unit tests: refresh writes, retention, tombstones, URL keys, idempotent apply.
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::model::{Article, SourceState};
+use crate::model::{RefreshResult, Retention};
+
+/// One refresh through the store's single write call.
+trait ApplyRefresh {
+    fn apply_refresh(
+        &self,
+        source: &str,
+        articles: Vec<Article>,
+        state: &SourceState,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshCounts, StoreError>;
+}
+
+impl ApplyRefresh for Store {
+    fn apply_refresh(
+        &self,
+        source: &str,
+        articles: Vec<Article>,
+        state: &SourceState,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshCounts, StoreError> {
+        self.apply(RefreshResult::stored(
+            source,
+            now,
+            state.clone(),
+            articles,
+            retention,
+        ))
+    }
+}
+
+fn art(source: &str, n: u32, minutes: i64) -> Article {
+    Article::sample(source, n, minutes)
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("db")).unwrap();
+    (dir, s)
+}
+
+#[test]
+fn new_updated_unchanged_and_order() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let c = s
+        .apply_refresh(
+            "a",
+            vec![art("a", 1, 1), art("a", 2, 2)],
+            &st,
+            Retention::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!((c.new, c.updated, c.unchanged), (2, 0, 0));
+    let mut changed = art("a", 1, 5);
+    changed.title = "item 1 v2".into();
+    let c = s
+        .apply_refresh(
+            "a",
+            vec![changed, art("a", 2, 2)],
+            &st,
+            Retention::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!((c.new, c.updated, c.unchanged), (0, 1, 1));
+    let got = s.newest("a", 10).unwrap();
+    let titles: Vec<_> = got.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, vec!["item 1 v2", "item 2"]);
+    assert_eq!(s.count("a"), 2);
+    assert_eq!(s.count("b"), 0);
+}
+
+#[test]
+fn retention_prunes_oldest_and_tombstones_keep_them_out() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let r = Retention {
+        max_items: 3,
+        ..Retention::default()
+    };
+    let all: Vec<Article> = (0..5).map(|i| art("a", i, i as i64)).collect();
+    let c = s
+        .apply_refresh("a", all.clone(), &st, r, Utc::now())
+        .unwrap();
+    assert_eq!(c.pruned, 2);
+    assert_eq!(s.count("a"), 3);
+    // The source still lists all five: the pruned two stay out.
+    let c = s.apply_refresh("a", all, &st, r, Utc::now()).unwrap();
+    assert_eq!((c.new, c.tombstoned, c.pruned), (0, 2, 0));
+    let titles: Vec<_> = s
+        .newest("a", 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.title)
+        .collect();
+    assert_eq!(titles, vec!["item 4", "item 3", "item 2"]);
+    assert!(s.knows_url("a", "http://x/0").unwrap());
+}
+
+#[test]
+fn max_age_prunes_and_tombstones_expire() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    // Items dated 2024-01-01; "now" a year later; max_age 30 days.
+    let now = DateTime::parse_from_rfc3339("2025-01-01T00:00:00+00:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let r = Retention {
+        max_age: Some(std::time::Duration::from_secs(30 * 86400)),
+        tombstone_ttl: std::time::Duration::from_secs(86400),
+        ..Retention::default()
+    };
+    let c = s
+        .apply_refresh("a", vec![art("a", 1, 1), art("a", 2, 2)], &st, r, now)
+        .unwrap();
+    assert_eq!((c.new, c.pruned, c.total), (2, 2, 0));
+    assert_eq!(s.count("a"), 0);
+    // Still tombstoned a moment later...
+    let c = s
+        .apply_refresh("a", vec![art("a", 1, 1)], &st, r, now)
+        .unwrap();
+    assert_eq!(c.tombstoned, 1);
+    // ...and no longer after the tombstones expired and were swept.
+    let later = now + chrono::Duration::days(2);
+    assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 2);
+    assert!(!s.knows_url("a", "http://x/1").unwrap());
+    let keep = Retention::default();
+    let c = s
+        .apply_refresh("a", vec![art("a", 1, 1)], &st, keep, later)
+        .unwrap();
+    assert_eq!(c.new, 1);
+}
+
+#[test]
+fn url_changed_and_pruned_in_one_batch_leaves_no_url_key_behind() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let now = Utc::now();
+    let r = Retention {
+        max_items: 2,
+        tombstone_ttl: std::time::Duration::from_secs(86400),
+        ..Retention::default()
+    };
+    s.apply_refresh("a", vec![art("a", 1, 1)], &st, r, now)
+        .unwrap();
+    // Item 1 moves to a new URL (same guid, same date: same index key) in the refresh that
+    // also brings two newer items and so prunes it.
+    let mut moved = art("a", 1, 1);
+    moved.url = Some("http://x/1-moved".into());
+    let c = s
+        .apply_refresh(
+            "a",
+            vec![moved, art("a", 2, 2), art("a", 3, 3)],
+            &st,
+            r,
+            now,
+        )
+        .unwrap();
+    assert_eq!((c.updated, c.new, c.pruned), (1, 2, 1));
+    assert!(!s.knows_url("a", "http://x/1").unwrap());
+    assert!(s.knows_url("a", "http://x/1-moved").unwrap(), "tombstoned");
+    // Once the tombstone expires, nothing of item 1 is left.
+    let later = now + chrono::Duration::days(2);
+    assert_eq!(s.expire_tombstones(later, 1000).unwrap(), 1);
+    assert!(!s.knows_url("a", "http://x/1-moved").unwrap());
+}
+
+#[test]
+fn a_story_back_after_its_tombstone_expired_at_a_new_url_leaves_no_old_key() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let now = Utc::now();
+    let r = Retention {
+        max_items: 1,
+        tombstone_ttl: std::time::Duration::from_secs(60),
+        ..Retention::default()
+    };
+    // Item 1 is pruned at once (item 2 is newer): tombstoned with its URL.
+    s.apply_refresh("a", vec![art("a", 1, 1), art("a", 2, 2)], &st, r, now)
+        .unwrap();
+    assert!(s.knows_url("a", "http://x/1").unwrap());
+    // Its tombstone expires (not yet swept) and it comes back under the same guid at a new
+    // URL, newer than item 2.
+    let later = now + chrono::Duration::minutes(5);
+    let mut back = art("a", 1, 3);
+    back.url = Some("http://x/1-new".into());
+    let c = s.apply_refresh("a", vec![back], &st, r, later).unwrap();
+    assert_eq!(c.new, 1);
+    assert!(s.knows_url("a", "http://x/1-new").unwrap());
+    assert!(
+        !s.knows_url("a", "http://x/1").unwrap(),
+        "the old URL key leaked"
+    );
+}
+
+#[test]
+fn one_story_twice_in_a_document_is_written_once() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let now = Utc::now();
+    let r = Retention::default();
+    s.apply_refresh("a", vec![art("a", 0, 0)], &st, r, now)
+        .unwrap();
+    // Two new guids, both at item 0's URL: one update of item 0, not two.
+    let mut a = art("a", 10, 10);
+    a.url = Some("http://x/0".into());
+    let mut b = art("a", 11, 20);
+    b.url = Some("http://x/0".into());
+    let c = s.apply_refresh("a", vec![a, b], &st, r, now).unwrap();
+    assert_eq!((c.new, c.updated, c.total), (0, 1, 1));
+    let ids: Vec<String> = s
+        .newest("a", 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    // Two new guids sharing a new URL: one article, whose URL key outlives no tombstone.
+    let mut g1 = art("a", 1, 30);
+    g1.url = Some("http://x/u".into());
+    let mut g2 = art("a", 2, 25);
+    g2.url = Some("http://x/u".into());
+    let keep_one = Retention {
+        max_items: 2,
+        tombstone_ttl: std::time::Duration::from_secs(86400),
+        ..Retention::default()
+    };
+    let c = s
+        .apply_refresh("a", vec![g1, g2], &st, keep_one, now)
+        .unwrap();
+    assert_eq!(c.new, 1);
+    assert_eq!(
+        s.expire_tombstones(now + chrono::Duration::days(2), 1000)
+            .unwrap(),
+        0
+    );
+    assert!(s.knows_url("a", "http://x/u").unwrap());
+    assert_eq!(s.count("a"), 2);
+}
+
+#[test]
+fn same_url_new_guid_is_an_update() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    s.apply_refresh(
+        "a",
+        vec![art("a", 1, 1)],
+        &st,
+        Retention::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    let mut again = art("a", 1, 1);
+    again.id = crate::model::ids::article_id("a", Some("other-guid"), None, "", "");
+    again.guid = Some("other-guid".into());
+    let c = s
+        .apply_refresh("a", vec![again], &st, Retention::default(), Utc::now())
+        .unwrap();
+    assert_eq!((c.new, c.updated), (0, 1));
+    assert_eq!(s.count("a"), 1);
+}
+
+#[test]
+fn state_lands_with_the_batch() {
+    let (_d, s) = open();
+    let st = SourceState {
+        etag: Some("\"v1\"".into()),
+        ..Default::default()
+    };
+    s.apply_refresh(
+        "a",
+        vec![art("a", 1, 1)],
+        &st,
+        Retention::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.source_state("a").unwrap().unwrap().etag.as_deref(),
+        Some("\"v1\"")
+    );
+}
+
+/// Every key and value in the store, for comparing whole states.
+fn snapshot(s: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+    s.tree
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn applying_the_same_result_twice_changes_nothing() {
+    let (_d, s) = open();
+    let now = Utc::now();
+    let r = Retention {
+        max_items: 3,
+        tombstone_ttl: std::time::Duration::from_secs(86400),
+        ..Retention::default()
+    };
+    let st = SourceState {
+        etag: Some("\"v1\"".into()),
+        next_poll: Some(now),
+        ..Default::default()
+    };
+    s.apply_refresh("a", vec![art("a", 1, 1)], &st, r, now)
+        .unwrap();
+    // A result with a new story, a changed one, one story twice and enough items to prune:
+    // every branch of the apply that writes something.
+    let mut changed = art("a", 1, 1);
+    changed.title = "item 1 v2".into();
+    let mut twin = art("a", 9, 9);
+    twin.url = Some("http://x/2".into());
+    let articles = vec![
+        changed,
+        art("a", 2, 2),
+        twin,
+        art("a", 3, 3),
+        art("a", 4, 4),
+        art("a", 5, 5),
+    ];
+    let result = RefreshResult::stored("a", now, st.clone(), articles, r);
+    // Through the wire form, as a replicated log would deliver it.
+    let result = RefreshResult::from_bytes(&result.to_bytes()).unwrap();
+    let first = s.apply(result.clone()).unwrap();
+    assert!(
+        first.new > 0 && first.updated == 1 && first.pruned > 0,
+        "{first:?}"
+    );
+    let after_once = snapshot(&s);
+    let second = s.apply(result.clone()).unwrap();
+    assert!(!second.changed(), "{second:?}");
+    assert_eq!(second.total, first.total);
+    assert_eq!(
+        snapshot(&s),
+        after_once,
+        "the second apply changed the store"
+    );
+    // A state-only result is idempotent too.
+    let failed = SourceState {
+        consecutive_failures: 1,
+        ..st
+    };
+    let only = RefreshResult::state_only("a", now, failed);
+    s.apply(only.clone()).unwrap();
+    let after_state = snapshot(&s);
+    s.apply(only).unwrap();
+    assert_eq!(snapshot(&s), after_state);
+    assert_eq!(
+        s.source_state("a").unwrap().unwrap().consecutive_failures,
+        1
+    );
+}
