@@ -7,10 +7,12 @@
 //! - `ingest` (the write path: scheduler → refresh → fetch → decode → parse | extract →
 //!   normalize, then one store call) and `serve` (the read path: HTTP → routes → cache →
 //!   aggregate → render) →
+//!   `cluster` (replication over NATS JetStream, in cluster mode) sits beside them →
 //! - `store`, `config` and `model`, which import nothing above them.
 
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod ingest;
 pub mod model;

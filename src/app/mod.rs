@@ -9,18 +9,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
+use crate::cluster::{Cluster, OnApplied};
 use crate::config::{Config, ConfigError, ReloadSummary};
 use crate::ingest::fetch::Fetcher;
-use crate::ingest::{fetch_config, Ingest};
+use crate::ingest::{fetch_config, own_everything, Ingest, Ownership, PollPermit, Sink};
 use crate::model::SourceBoard;
 use crate::serve::cache::FeedCache;
-use crate::serve::{metrics_handle, ServeState};
+use crate::serve::{metrics_handle, ClusterView, ServeState};
 use crate::store::Store;
 
 /// The daemon's two halves and what they share.
@@ -31,6 +32,8 @@ pub struct AppState {
     pub serve: Arc<ServeState>,
     /// The address the server is bound to, once it is (a derived base URL uses it).
     pub bound: Arc<Mutex<Option<SocketAddr>>>,
+    /// The cluster's task in cluster mode, awaited at shutdown.
+    cluster: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Without a configured `base_url`, self links use the address actually bound (a `listen` with
@@ -65,45 +68,128 @@ fn reload_config(
     Ok(summary)
 }
 
-impl AppState {
-    /// Open the store, load what it remembers about each source, and make both paths.
-    pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+/// What both paths are made from.
+struct Parts {
+    config: Arc<ArcSwap<Config>>,
+    store: Store,
+    fetcher: Fetcher,
+    board: Arc<SourceBoard>,
+    bound: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl Parts {
+    fn open(config: Config) -> anyhow::Result<Parts> {
         let store = Store::open(&config.store.path)
             .with_context(|| format!("cannot open the store at {}", config.store.path.display()))?;
         let fetcher = Fetcher::new(fetch_config(&config))?;
         let board = Arc::new(SourceBoard::new(store.source_states()?));
-        let config = Arc::new(ArcSwap::from_pointee(config));
-        let bound: Arc<Mutex<Option<SocketAddr>>> = Arc::new(Mutex::new(None));
+        Ok(Parts {
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            store,
+            fetcher,
+            board,
+            bound: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    fn serve(&self, cluster: Option<ClusterView>) -> Arc<ServeState> {
         let reload = {
-            let (config, bound) = (config.clone(), bound.clone());
+            let (config, bound) = (self.config.clone(), self.bound.clone());
             Arc::new(move || reload_config(&config, &bound))
         };
-        let serve = Arc::new(ServeState {
-            config: config.clone(),
-            store: store.clone(),
-            board: board.clone(),
+        Arc::new(ServeState {
+            config: self.config.clone(),
+            store: self.store.clone(),
+            board: self.board.clone(),
             cache: FeedCache::default(),
             render_wakeup: tokio::sync::Notify::new(),
             reload,
-        });
+            cluster,
+        })
+    }
+
+    fn finish(self, serve: Arc<ServeState>, sink: Sink, ownership: Ownership) -> Arc<AppState> {
         let changed = {
             let serve = serve.clone();
             Arc::new(move |channels: &[String]| serve.invalidate(channels))
         };
         let ingest = Arc::new(Ingest {
-            config: config.clone(),
-            store: store.clone(),
-            fetcher,
-            board,
+            config: self.config.clone(),
+            store: self.store.clone(),
+            fetcher: self.fetcher,
+            board: self.board,
+            sink,
+            ownership,
             changed,
         });
-        Ok(Arc::new(AppState {
-            config,
-            store,
+        Arc::new(AppState {
+            config: self.config,
+            store: self.store,
             ingest,
             serve,
-            bound,
-        }))
+            bound: self.bound,
+            cluster: Mutex::new(None),
+        })
+    }
+}
+
+impl AppState {
+    /// Open the store, load what it remembers about each source, and make both paths, for a
+    /// process alone with its store (also what the command line's one-shot commands use).
+    pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        let parts = Parts::open(config)?;
+        let serve = parts.serve(None);
+        Ok(parts.finish(serve, Sink::Local, own_everything()))
+    }
+
+    /// The same for a cluster node: results go to the replicated log, polls need a lease, and
+    /// values applied from the log update the board and mark channels stale. The cluster's
+    /// tasks run until `stop`.
+    pub async fn open_cluster(
+        config: Config,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Arc<AppState>> {
+        let parts = Parts::open(config)?;
+        // The read path shows the cluster's status; the cluster is made after it, since
+        // applied values mark its channels stale.
+        let view: Arc<OnceLock<Cluster>> = Arc::new(OnceLock::new());
+        let status: ClusterView = {
+            let view = view.clone();
+            Arc::new(move || view.get().map(Cluster::status).unwrap_or_default())
+        };
+        let serve = parts.serve(Some(status));
+        let on_applied: OnApplied = {
+            let (board, serve, config) = (parts.board.clone(), serve.clone(), parts.config.clone());
+            Arc::new(move |source, state, counts| {
+                board.set(source, state.clone());
+                if counts.changed() {
+                    serve.invalidate(&config.load().channels_of(source));
+                }
+            })
+        };
+        let (cluster, task) =
+            Cluster::start(parts.config.clone(), parts.store.clone(), on_applied, stop)
+                .await
+                .context("starting cluster mode")?;
+        let _ = view.set(cluster.clone());
+        let sink = {
+            let cluster = cluster.clone();
+            Sink::Log(Arc::new(move |result| {
+                let cluster = cluster.clone();
+                Box::pin(async move { cluster.publish(&result).await.map_err(|e| e.to_string()) })
+            }))
+        };
+        let ownership: Ownership = {
+            let cluster = cluster.clone();
+            Arc::new(move |source| {
+                cluster
+                    .begin_poll(source)
+                    .map(|p| Box::new(p) as PollPermit)
+            })
+        };
+        let state = parts.finish(serve, sink, ownership);
+        *state.cluster.lock().expect("cluster lock") = Some(task);
+        Ok(state)
     }
 
     /// Reload the config (SIGHUP, `POST /admin/reload`) and re-render every channel.
@@ -122,6 +208,7 @@ pub struct App {
     pub state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    stop: (watch::Sender<bool>, watch::Receiver<bool>),
 }
 
 impl App {
@@ -135,12 +222,18 @@ impl App {
         let addr = listener.local_addr()?;
         let mut config = config;
         with_bound_base_url(&mut config, addr);
-        let state = AppState::open(config)?;
+        let stop = watch::channel(false);
+        let state = if config.cluster.is_some() {
+            AppState::open_cluster(config, stop.1.clone()).await?
+        } else {
+            AppState::open(config)?
+        };
         *state.bound.lock().expect("bound lock") = Some(addr);
         Ok(App {
             state,
             listener,
             addr,
+            stop,
         })
     }
 
@@ -155,9 +248,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let App {
-            state, listener, ..
+            state,
+            listener,
+            stop: (stop_tx, stop_rx),
+            ..
         } = self;
-        let (stop_tx, stop_rx) = watch::channel(false);
         // The server starts at once; channels render in the background (or on first request).
         let renderer = tokio::spawn(state.serve.clone().render_worker(stop_rx.clone()));
         state.serve.invalidate_all();
@@ -193,6 +288,11 @@ impl App {
         }
         let _ = maintenance.await;
         let _ = renderer.await;
+        // The cluster hands its leases over and stops applying.
+        let cluster = state.cluster.lock().expect("cluster lock").take();
+        if let Some(task) = cluster {
+            let _ = task.await;
+        }
         // Open connections (keep-alive readers) get a moment to finish, then are closed.
         server.join().await;
         let store = state.store.clone();

@@ -440,8 +440,21 @@ async fn shutdown_signal(mut signals: StopSignals) {
 /// How long after the first stop signal another one is taken as the same request.
 const SECOND_SIGNAL_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A cluster node's store changes only by applying the replicated log: a one-shot command
+/// writing to it directly would make it differ from the others' for good.
+fn refuse_in_cluster(config: &Config, command: &str) -> anyhow::Result<()> {
+    if config.cluster.is_some() {
+        anyhow::bail!(
+            "`feedloom {command}` writes to the store directly, which a cluster node's store must \
+             never see (it changes only by applying the stream); run it without [cluster]"
+        );
+    }
+    Ok(())
+}
+
 async fn poll(path: &std::path::Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    refuse_in_cluster(&config, "poll")?;
     let unknown: Vec<&String> = ids
         .iter()
         .filter(|id| !config.sources.contains_key(*id))
@@ -650,6 +663,7 @@ async fn export(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    refuse_in_cluster(&config, "import")?;
     let store = crate::store::Store::open(&config.store.path)?;
     let file = file.to_path_buf();
     let (sources, articles) =

@@ -165,6 +165,22 @@ impl ChannelConfig {
     }
 }
 
+/// `[cluster]`: run as one node of several over NATS JetStream (see docs/cluster.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// This node's id, unique in the cluster; the host name when not configured.
+    pub node: String,
+    /// NATS server URLs (`nats://host:port`); the client fails over between them.
+    pub nats: Vec<String>,
+    /// The environment variable holding the NATS credentials: `user:password`, a token, or the
+    /// path of a `.creds` file.
+    pub credentials_env: Option<String>,
+    /// How long a partition lease lasts without renewal; failover takes about two.
+    pub lease: Duration,
+    /// Replicas of the stream and the buckets (at most the number of NATS servers).
+    pub replicas: usize,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -175,6 +191,10 @@ pub struct Config {
     pub poll: PollConfig,
     pub sources: BTreeMap<String, SourceConfig>,
     pub channels: BTreeMap<String, ChannelConfig>,
+    /// `None`: one process with its own store, no NATS.
+    pub cluster: Option<ClusterConfig>,
+    /// A short hash of the config text, so that nodes running different configs show it.
+    pub digest: String,
 }
 
 impl Config {

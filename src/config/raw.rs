@@ -22,6 +22,17 @@ pub(super) struct RawConfig {
     pub(super) sources: BTreeMap<String, Spanned<RawSource>>,
     #[serde(default)]
     pub(super) channels: BTreeMap<String, Spanned<RawChannel>>,
+    pub(super) cluster: Option<Spanned<RawCluster>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub(super) node: Option<Spanned<String>>,
+    pub(super) nats: Spanned<Vec<String>>,
+    pub(super) credentials_env: Option<String>,
+    pub(super) lease: Option<Spanned<String>>,
+    pub(super) replicas: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -10,6 +10,8 @@ use regex::Regex;
 use toml::Spanned;
 use url::Url;
 
+use sha2::Digest;
+
 use super::raw::*;
 use super::units::{line_col, parse_duration, parse_size};
 use super::*;
@@ -70,6 +72,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             channels.insert(id.clone(), ch);
         }
     }
+    let cluster = raw.cluster.as_ref().map(|c| validate_cluster(c, &mut p));
     if !p.list.is_empty() {
         p.list.sort_by_key(|x| (x.line, x.col));
         return Err(p.list);
@@ -81,7 +84,72 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         poll,
         sources,
         channels,
+        cluster,
+        digest: crate::model::ids::hex16(&sha2::Sha256::digest(text.as_bytes()))[..12].to_string(),
     })
+}
+
+/// The host name, as the default node id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "feedloom".to_string())
+}
+
+fn validate_cluster(raw: &Spanned<RawCluster>, p: &mut Problems) -> ClusterConfig {
+    let c = raw.get_ref();
+    let node = match &c.node {
+        Some(n) if valid_id(n.get_ref()) => n.get_ref().clone(),
+        Some(n) => {
+            p.at(
+                n.span(),
+                format!(
+                    "cluster.node {:?} may use only letters, digits, '-', '_' and '.'",
+                    n.get_ref()
+                ),
+            );
+            String::new()
+        }
+        None => host_name()
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
+                    ch
+                } else {
+                    '-'
+                }
+            })
+            .collect(),
+    };
+    if c.nats.get_ref().is_empty() {
+        p.at(c.nats.span(), "cluster.nats lists no NATS server");
+    }
+    for u in c.nats.get_ref() {
+        match Url::parse(u) {
+            Ok(url) if matches!(url.scheme(), "nats" | "tls") && url.host_str().is_some() => {}
+            _ => p.at(
+                c.nats.span(),
+                format!("cluster.nats: {u:?} is not a URL like \"nats://10.0.0.1:4222\""),
+            ),
+        }
+    }
+    let lease = duration_opt(&c.lease, "cluster.lease", p).unwrap_or(Duration::from_secs(15));
+    if lease < Duration::from_secs(2) {
+        if let Some(l) = &c.lease {
+            p.at(l.span(), "cluster.lease must be at least 2s");
+        }
+    }
+    let replicas = positive(&c.replicas, 3, "cluster.replicas", p).min(5);
+    ClusterConfig {
+        node,
+        nats: c.nats.get_ref().clone(),
+        credentials_env: c.credentials_env.clone().filter(|e| !e.is_empty()),
+        lease,
+        replicas,
+    }
 }
 
 fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {

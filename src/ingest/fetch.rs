@@ -595,11 +595,20 @@ pub fn fetch_config(config: &crate::config::Config) -> FetchConfig {
         min_rate: config.poll.min_rate,
         concurrency: config.poll.concurrency,
         per_host: config.poll.per_host,
-        user_agent: format!(
-            "feedloom/{} (+{})",
-            env!("CARGO_PKG_VERSION"),
-            config.server.base_url
-        ),
+        // A cluster node names itself, so an origin's log shows which node asked.
+        user_agent: match &config.cluster {
+            None => format!(
+                "feedloom/{} (+{})",
+                env!("CARGO_PKG_VERSION"),
+                config.server.base_url
+            ),
+            Some(c) => format!(
+                "feedloom/{} (+{}; node {})",
+                env!("CARGO_PKG_VERSION"),
+                config.server.base_url,
+                c.node
+            ),
+        },
         ..FetchConfig::default()
     }
 }

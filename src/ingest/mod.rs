@@ -16,4 +16,5 @@ pub mod scheduler;
 pub mod state;
 
 pub use fetch::fetch_config;
-pub use state::{ChannelsChanged, Ingest};
+pub use refresh::{Publish, Sink};
+pub use state::{own_everything, ChannelsChanged, Ingest, Ownership, PollPermit};

@@ -2,6 +2,9 @@
 //! It never panics on bad input and never returns early without recording what happened in the
 //! source's state.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -31,6 +34,9 @@ pub enum RefreshError {
     Extract(#[from] ExtractError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The replicated log did not take the result (cluster mode).
+    #[error("cluster: {0}")]
+    Publish(String),
     /// A blocking-pool task did not complete (it panicked or the runtime is shutting down).
     #[error("internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -86,12 +92,29 @@ impl RefreshReport {
     }
 }
 
-/// What a refresh needs: the one HTTP client, the store and the polling limits.
+/// What a refresh needs: the one HTTP client, the store (to read), where results go, and the
+/// polling limits.
 #[derive(Clone)]
 pub struct RefreshCtx {
     pub fetcher: Fetcher,
     pub store: Store,
+    pub sink: Sink,
     pub poll: PollConfig,
+}
+
+/// Hands one result to a replicated log; done when the log has it (not when it is applied).
+pub type Publish = Arc<
+    dyn Fn(RefreshResult) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
+>;
+
+/// Where refresh results go.
+#[derive(Clone)]
+pub enum Sink {
+    /// One node: applied to the local store at once.
+    Local,
+    /// A cluster: published to the replicated log, from which every node (this one too)
+    /// applies it in log order.
+    Log(Publish),
 }
 
 /// A deterministic jitter in [-1, 1) derived from the source id and the time, so that sources
@@ -211,6 +234,11 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
         article_failures: 0,
     };
     let status_before = state.status;
+    let validators_before = (
+        state.etag.clone(),
+        state.last_modified.clone(),
+        state.body_hash.clone(),
+    );
     state.last_poll = Some(now);
 
     let result = match ctx.fetcher.get(&poll_url, &cond).await {
@@ -254,6 +282,9 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
     };
 
     if let Err(e) = result {
+        // Nothing of the document was stored, so neither are its validators: with them, the
+        // next poll would get a 304 and the items would be lost for good.
+        (state.etag, state.last_modified, state.body_hash) = validators_before;
         fail(ctx, src, &mut state, &e, now, &mut report).await;
     }
     report.elapsed = started.elapsed();
@@ -279,11 +310,25 @@ fn succeed(state: &mut SourceState, now: DateTime<Utc>) {
     state.last_success = Some(now);
 }
 
-/// Hand a refresh result to the store: the one place where the write path writes. (A cluster
-/// publishes the value to its replicated log here instead, and every node applies it.)
-async fn commit(ctx: &RefreshCtx, result: RefreshResult) -> Result<RefreshCounts, RefreshError> {
-    let store = ctx.store.clone();
-    Ok(tokio::task::spawn_blocking(move || store.apply(result)).await??)
+/// Hand a refresh result on: the one place where the write path writes. One node applies it to
+/// its store and knows the counts at once; a cluster publishes it to its replicated log (and
+/// learns the counts when the value is applied, from the log).
+async fn commit(
+    ctx: &RefreshCtx,
+    result: RefreshResult,
+) -> Result<Option<RefreshCounts>, RefreshError> {
+    match &ctx.sink {
+        Sink::Local => {
+            let store = ctx.store.clone();
+            Ok(Some(
+                tokio::task::spawn_blocking(move || store.apply(result)).await??,
+            ))
+        }
+        Sink::Log(publish) => {
+            publish(result).await.map_err(RefreshError::Publish)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Record a state change that came with no document (a 304, the same body, a failure). A
@@ -372,9 +417,10 @@ async fn process(
         ..Retention::default()
     };
     let result = RefreshResult::stored(&src.id, now, state.clone(), collected.articles, retention);
-    let counts = commit(ctx, result).await?;
-    state.items = counts.total;
-    report.counts = counts;
+    if let Some(counts) = commit(ctx, result).await? {
+        state.items = counts.total;
+        report.counts = counts;
+    }
     report.outcome = Outcome::Stored;
     Ok(())
 }

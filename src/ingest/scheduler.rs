@@ -15,6 +15,10 @@ use super::state::Ingest;
 use crate::ingest::refresh::{self, RefreshReport};
 use crate::model::SourceStatus;
 
+/// How soon a due source this node may not poll (a cluster node without its lease) is looked
+/// at again.
+pub const NOT_OWNED_RECHECK: Duration = Duration::from_secs(1);
+
 /// How long shutdown waits for in-flight refreshes before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -98,10 +102,28 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             let Some(src) = cfg.sources.get(&id).cloned() else {
                 continue;
             };
+            let prev = state.source_state(&src);
+            let Some(permit) = (state.ownership)(&id) else {
+                // Another cluster node polls it (or this one holds no lease yet): look again
+                // when it is next due by the state its owner published, or shortly.
+                let soon = now + chrono::Duration::from_std(NOT_OWNED_RECHECK).unwrap_or_default();
+                let again = prev.next_poll.filter(|t| *t > soon).unwrap_or(soon);
+                set_due(&mut due, &mut queue, &id, again);
+                continue;
+            };
+            // The state may say later than the queue: a cluster node that just took the source
+            // over continues at the next poll time its previous owner published.
+            if let Some(next) = prev.next_poll.filter(|t| *t > now) {
+                drop(permit);
+                set_due(&mut due, &mut queue, &id, next);
+                continue;
+            }
             running.insert(id.clone());
             let st = state.clone();
-            let prev = state.source_state(&src);
             let handle = tasks.spawn(async move {
+                // The permit lives as long as the refresh: a cluster node keeps its lease
+                // until the poll is over.
+                let _permit = permit;
                 let ctx = st.refresh_ctx();
                 refresh::refresh(&ctx, &src, prev).await
             });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::fetch::Fetcher;
-use super::refresh::{RefreshCtx, RefreshReport};
+use super::refresh::{RefreshCtx, RefreshReport, Sink};
 use crate::config::{Config, SourceConfig};
 use crate::model::Retention;
 use crate::model::{SourceBoard, SourceState};
@@ -15,13 +15,28 @@ use crate::store::Store;
 /// Told which channels a refresh changed; the wiring points it at the read path's cache.
 pub type ChannelsChanged = Arc<dyn Fn(&[String]) + Send + Sync>;
 
+/// Held while a source is polled; dropping it says the poll is over.
+pub type PollPermit = Box<dyn Send>;
+
+/// Whether this process may poll a source now, and a permit while it does. One node may
+/// always; a cluster node only while it holds the lease of the source's partition.
+pub type Ownership = Arc<dyn Fn(&str) -> Option<PollPermit> + Send + Sync>;
+
+/// The ownership of a process that is alone: every source, always.
+pub fn own_everything() -> Ownership {
+    Arc::new(|_| Some(Box::new(())))
+}
+
 /// What the write path needs, as narrow handles: the live config, the store, the one HTTP
-/// client, the board of source states, and whom to tell about changed channels.
+/// client, the board of source states, where results go, which sources this process may poll,
+/// and whom to tell about changed channels.
 pub struct Ingest {
     pub config: Arc<ArcSwap<Config>>,
     pub store: Store,
     pub fetcher: Fetcher,
     pub board: Arc<SourceBoard>,
+    pub sink: Sink,
+    pub ownership: Ownership,
     pub changed: ChannelsChanged,
 }
 
@@ -30,6 +45,7 @@ impl Ingest {
         RefreshCtx {
             fetcher: self.fetcher.clone(),
             store: self.store.clone(),
+            sink: self.sink.clone(),
             poll: self.config.load().poll.clone(),
         }
     }
@@ -70,8 +86,11 @@ impl Ingest {
         let cfg = self.config.load_full();
         let now = chrono::Utc::now();
         let mut pruned_sources = Vec::new();
+        // In a cluster, age retention runs inside each applied value (with the value's clock),
+        // never by each node's own clock: stores applying the same log must stay the same.
+        let replicated = matches!(self.sink, Sink::Log(_));
         for src in cfg.sources.values() {
-            if src.max_age.is_none() {
+            if src.max_age.is_none() || replicated {
                 continue;
             }
             let retention = Retention {

@@ -9,6 +9,7 @@
 //!   sanitized HTML, instants with offsets. Only `Article`s are stored and served.
 
 pub mod board;
+pub mod cluster;
 pub mod ids;
 pub mod refresh_result;
 pub mod script;

@@ -14,4 +14,4 @@ pub mod routes;
 pub mod sendfile;
 pub mod state;
 
-pub use state::{metrics_handle, Reload, ServeState, RENDER_DEBOUNCE};
+pub use state::{metrics_handle, ClusterView, Reload, ServeState, RENDER_DEBOUNCE};

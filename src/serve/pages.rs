@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::model::cluster::ClusterStatus;
 use crate::model::SourceStatus;
 use crate::serve::render::Format;
 
@@ -208,6 +209,17 @@ pub fn index_html(
     sources: &[SourceRow],
     now: DateTime<Utc>,
 ) -> String {
+    index_page(site_title, channels, sources, None, now)
+}
+
+/// The index page, with a table of the cluster's members in cluster mode.
+pub fn index_page(
+    site_title: &str,
+    channels: &[ChannelCard],
+    sources: &[SourceRow],
+    cluster: Option<&ClusterStatus>,
+    now: DateTime<Utc>,
+) -> String {
     let mut out = String::with_capacity(4096 + 1024 * (channels.len() + sources.len()));
     let title = esc(site_title);
     out.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -345,6 +357,9 @@ pub fn index_html(
         }
         out.push_str("</tbody>\n</table>\n</div>\n");
     }
+    if let Some(c) = cluster {
+        cluster_section(&mut out, c, now);
+    }
     out.push_str("</main>\n");
 
     out.push_str(&format!(
@@ -354,6 +369,53 @@ pub fn index_html(
         now.format("%Y-%m-%d %H:%M:%S UTC")
     ));
     out
+}
+
+/// The members as this node sees them: who polls how much, how far each has applied the log.
+fn cluster_section(out: &mut String, c: &ClusterStatus, now: DateTime<Utc>) {
+    out.push_str("<h2 id=\"cluster\">Cluster</h2>\n<p class=\"mute\">");
+    out.push_str(&format!(
+        "this node: <strong>{}</strong> · applied {} of {} (lag {}) · ",
+        esc(&c.node),
+        c.applied_seq,
+        c.stream_seq,
+        c.lag
+    ));
+    if c.reachable {
+        out.push_str("NATS reachable");
+    } else {
+        out.push_str(&format!(
+            "<span class=\"bad\">NATS unreachable: {}</span> (serving what is stored; polling paused)",
+            esc(c.problem.as_deref().unwrap_or("unknown"))
+        ));
+    }
+    out.push_str(
+        "</p>\n<div class=\"scroll\">\n<table>\n<thead><tr><th>member</th><th>last seen</th>\
+                  <th>sources</th><th>partitions</th><th>applied</th><th>lag</th><th>config</th>\
+                  </tr></thead>\n<tbody>\n",
+    );
+    for m in &c.members {
+        let config = if m.config_digest == c.config_digest {
+            esc(&m.config_digest)
+        } else {
+            format!(
+                "<span class=\"bad\">{} (differs)</span>",
+                esc(&m.config_digest)
+            )
+        };
+        out.push_str(&format!(
+            "<tr><td class=\"src\"><strong>{}</strong></td><td class=\"t\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td>{config}</td></tr>\n",
+            esc(&m.id),
+            time(Some(m.last_seen), now),
+            m.sources_owned,
+            m.partitions_owned,
+            m.applied_seq,
+            c.stream_seq.saturating_sub(m.applied_seq),
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n");
 }
 
 fn plural(n: usize) -> &'static str {

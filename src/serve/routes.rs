@@ -140,7 +140,7 @@ fn route_index(path: &str) -> usize {
         "/opml" => 1,
         "/healthz" => 2,
         "/metrics" => 3,
-        "/api/sources" => 4,
+        "/api/sources" | "/api/cluster" => 4,
         p if p.starts_with("/feeds/") => 5,
         p if p.starts_with("/admin/") => 6,
         _ => 7,
@@ -211,8 +211,9 @@ async fn handle(
             )
         }
         "/api/sources" if read => api_sources(state).await?,
+        "/api/cluster" if read => api_cluster(state)?,
         "/admin/reload" if method == Method::POST => admin_reload(state, headers).await?,
-        "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" => {
+        "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" | "/api/cluster" => {
             return Err(ServeError::MethodNotAllowed)
         }
         _ => return Err(ServeError::NotFound),
@@ -362,16 +363,35 @@ async fn feed(
     Ok(resp)
 }
 
+/// `200 ok` while the node can serve. In cluster mode a node cut off from NATS still serves
+/// what it has, so it still answers 200, with `degraded:` and the problem on the first line
+/// (a load balancer keeps it; monitoring sees the word).
 async fn healthz(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
     let st = state.clone();
     let ok = tokio::task::spawn_blocking(move || st.store.is_usable())
         .await
         .unwrap_or(false);
-    if ok {
-        Ok(text("text/plain; charset=utf-8", "ok\n"))
-    } else {
-        Err(ServeError::Unavailable("the store is not usable".into()))
+    if !ok {
+        return Err(ServeError::Unavailable("the store is not usable".into()));
     }
+    match state.cluster.as_ref().map(|view| view()) {
+        Some(c) if !c.reachable => Ok(text(
+            "text/plain; charset=utf-8",
+            format!(
+                "degraded: cluster unreachable: {}\n",
+                c.problem.as_deref().unwrap_or("unknown")
+            ),
+        )),
+        _ => Ok(text("text/plain; charset=utf-8", "ok\n")),
+    }
+}
+
+/// `GET /api/cluster`: this node's view of the cluster; 404 when not in cluster mode.
+fn api_cluster(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
+    let view = state.cluster.as_ref().ok_or(ServeError::NotFound)?;
+    let body =
+        serde_json::to_vec_pretty(&view()).map_err(|e| ServeError::Internal(e.to_string()))?;
+    Ok(text("application/json", body))
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
@@ -443,7 +463,8 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
             }
         })
         .collect();
-    let page = pages::index_html("feedloom", &cards, &rows, Utc::now());
+    let cluster = state.cluster.as_ref().map(|view| view());
+    let page = pages::index_page("feedloom", &cards, &rows, cluster.as_ref(), Utc::now());
     Ok(text("text/html; charset=utf-8", page))
 }
 

@@ -9,14 +9,19 @@ use tokio::sync::watch;
 
 use super::cache::FeedCache;
 use crate::config::{Config, ConfigError, ReloadSummary};
+use crate::model::cluster::ClusterStatus;
 use crate::model::SourceBoard;
 use crate::store::Store;
 
 /// Re-reads the config and swaps it in (the wiring decides how); `POST /admin/reload` calls it.
 pub type Reload = Arc<dyn Fn() -> Result<ReloadSummary, ConfigError> + Send + Sync>;
 
+/// This node's view of its cluster (cluster mode only).
+pub type ClusterView = Arc<dyn Fn() -> ClusterStatus + Send + Sync>;
+
 /// What the read path needs, as narrow handles: the live config, the store (read only), the
-/// board of source states, the rendered-feed cache, and the reload action.
+/// board of source states, the rendered-feed cache, the reload action, and in cluster mode the
+/// cluster's status.
 pub struct ServeState {
     pub config: Arc<ArcSwap<Config>>,
     pub store: Store,
@@ -25,6 +30,7 @@ pub struct ServeState {
     /// Wakes the render worker when channels become stale.
     pub render_wakeup: tokio::sync::Notify,
     pub reload: Reload,
+    pub cluster: Option<ClusterView>,
 }
 
 /// How long the render worker lets changes collect before re-rendering.

@@ -55,6 +55,14 @@ fn same_content(a: &Article, b: &Article) -> bool {
         && a.guid == b.guid
 }
 
+/// The expiry (Unix seconds) a tombstone record starts with.
+fn tomb_expiry(t: &[u8]) -> i64 {
+    t.get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_be_bytes)
+        .unwrap_or(0)
+}
+
 impl Store {
     /// Apply one refresh result atomically: new and changed articles with their index
     /// entries, retention pruning (with tombstones), and the source's new state. A crash leaves
@@ -62,10 +70,45 @@ impl Store {
     /// article is found unchanged or tombstoned; the same state is written), so a replicated
     /// log may deliver a value more than once.
     pub fn apply(&self, result: RefreshResult) -> Result<RefreshCounts, StoreError> {
+        self.apply_at(result, None)
+    }
+
+    /// Apply a result that came from the replicated log at stream sequence `seq`, recording the
+    /// sequence in the same batch, so that a node resumes exactly after the last value it
+    /// applied. A value at or below the recorded sequence is skipped (`None`): the log
+    /// delivered it again.
+    pub fn apply_logged(
+        &self,
+        result: RefreshResult,
+        seq: u64,
+    ) -> Result<Option<RefreshCounts>, StoreError> {
+        if seq <= self.applied_seq()? {
+            return Ok(None);
+        }
+        self.apply_at(result, Some(seq)).map(Some)
+    }
+
+    /// Record that the log's value at `seq` was passed over (unreadable by this build).
+    pub fn skip_logged(&self, seq: u64) -> Result<(), StoreError> {
+        if seq > self.applied_seq()? {
+            self.tree.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..])?;
+        }
+        Ok(())
+    }
+
+    fn apply_at(
+        &self,
+        result: RefreshResult,
+        seq: Option<u64>,
+    ) -> Result<RefreshCounts, StoreError> {
         let source = result.source.as_str();
         let Some(doc) = result.document else {
-            self.tree
-                .insert(source_key(source), encode(&result.state))?;
+            let mut batch = sled::Batch::default();
+            batch.insert(source_key(source), encode(&result.state));
+            if let Some(seq) = seq {
+                batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
+            }
+            self.tree.apply_batch(batch)?;
             return Ok(RefreshCounts {
                 total: result.state.items,
                 ..RefreshCounts::default()
@@ -77,6 +120,7 @@ impl Store {
             &result.state,
             doc.retention,
             result.at,
+            seq,
         )
     }
 
@@ -87,6 +131,7 @@ impl Store {
         state: &SourceState,
         retention: Retention,
         now: DateTime<Utc>,
+        seq: Option<u64>,
     ) -> Result<RefreshCounts, StoreError> {
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
@@ -99,11 +144,7 @@ impl Store {
         for mut art in articles {
             let tk = tomb_key(&art.id);
             if let Some(t) = self.tree.get(&tk)? {
-                let expiry = t
-                    .get(..8)
-                    .map(|b| i64::from_be_bytes(b.try_into().expect("8 bytes")))
-                    .unwrap_or(0);
-                if expiry > now.timestamp() {
+                if tomb_expiry(&t) > now.timestamp() {
                     counts.tombstoned += 1;
                     continue;
                 }
@@ -135,10 +176,18 @@ impl Store {
                             Some(_) => {}
                             // The URL outlived its article: it was pruned and its tombstone
                             // still stands, so the story stays out under a new guid too.
+                            // An expired tombstone (not swept yet) no longer counts, as on
+                            // the id path above: whether the sweep ran must not change what
+                            // a value does, or stores applying the same log would differ.
                             None => {
-                                if self.tree.contains_key(tomb_key(&old_id))? {
-                                    counts.tombstoned += 1;
-                                    continue;
+                                let otk = tomb_key(&old_id);
+                                if let Some(t) = self.tree.get(&otk)? {
+                                    if tomb_expiry(&t) > now.timestamp() {
+                                        counts.tombstoned += 1;
+                                        continue;
+                                    }
+                                    // Its URL key is this URL's, written again below.
+                                    batch.remove(otk);
                                 }
                             }
                         }
@@ -198,6 +247,9 @@ impl Store {
         let mut state = state.clone();
         state.items = total;
         batch.insert(source_key(source), encode(&state));
+        if let Some(seq) = seq {
+            batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
+        }
         self.tree.apply_batch(batch)?;
         Ok(counts)
     }

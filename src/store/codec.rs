@@ -14,6 +14,8 @@ pub(super) const P_ARTICLE: u8 = b'A';
 pub(super) const P_INDEX: u8 = b'I';
 pub(super) const P_URL: u8 = b'U';
 pub(super) const P_TOMB: u8 = b'T';
+/// The last replicated-log sequence applied (cluster mode): 8 bytes, big-endian.
+pub(super) const APPLIED_SEQ_KEY: &[u8] = b"Mapplied-seq";
 
 pub(super) fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
     let mut out = vec![RECORD_VERSION];

@@ -13,6 +13,7 @@
 //! | `I` source_id `\0` inverted sort time (8 BE) article_id | empty (newest first in scans)|
 //! | `U` hash(source_id, canonical URL) (16 bytes)           | article_id                   |
 //! | `T` article_id                                          | tombstone: expiry (8 BE) + URL key |
+//! | `Mapplied-seq`                                          | last log sequence applied (8 BE) |
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
@@ -88,6 +89,15 @@ impl Store {
             out.push((id, decode(&k, &v)?));
         }
         Ok(out)
+    }
+
+    /// The last replicated-log sequence this store applied; 0 when none (or not a cluster).
+    pub fn applied_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .tree
+            .get(codec::APPLIED_SEQ_KEY)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
     }
 
     pub fn article(&self, id: &str) -> Result<Option<Article>, StoreError> {

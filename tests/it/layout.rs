@@ -58,7 +58,7 @@ fn layer(component: &str) -> u8 {
     match component.split("::").next().unwrap() {
         "model" => 0,
         "config" | "store" => 1,
-        "ingest" | "serve" => 2,
+        "ingest" | "serve" | "cluster" => 2,
         "app" => 3,
         "cli" => 4,
         other => panic!("src/{other}: a new top-level module needs a layer in tests/it/layout.rs"),

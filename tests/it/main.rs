@@ -2,6 +2,7 @@
 //! one scenario; `support` starts the real daemon and a local origin.
 
 mod cli;
+mod cluster;
 mod durability;
 mod extract_stage;
 mod foundation;

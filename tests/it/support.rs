@@ -46,6 +46,15 @@ struct OriginState {
     hits: HashMap<String, usize>,
     not_modified: HashMap<String, usize>,
     user_agents: Vec<String>,
+    log: Vec<Request>,
+}
+
+/// One request the origin answered: what, who (its User-Agent) and when.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub path: String,
+    pub user_agent: String,
+    pub at: std::time::Instant,
 }
 
 /// A local HTTP origin serving what the test puts there.
@@ -126,6 +135,11 @@ impl Origin {
         self.state.lock().unwrap().user_agents.clone()
     }
 
+    /// Every request answered so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().log.clone()
+    }
+
     /// Stop answering (connections are refused afterwards).
     pub fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
@@ -143,12 +157,17 @@ impl Drop for Origin {
 fn answer(st: &Arc<Mutex<OriginState>>, path: &str, headers: &HeaderMap) -> Response<Bytes> {
     let mut s = st.lock().unwrap();
     *s.hits.entry(path.to_string()).or_default() += 1;
-    if let Some(ua) = headers
+    let ua = headers
         .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
+        .and_then(|v| v.to_str().ok());
+    if let Some(ua) = ua {
         s.user_agents.push(ua.to_string());
     }
+    s.log.push(Request {
+        path: path.to_string(),
+        user_agent: ua.unwrap_or("").to_string(),
+        at: std::time::Instant::now(),
+    });
     let Some(b) = s.routes.get(path).cloned() else {
         let mut r = Response::new(Bytes::from_static(b"not found"));
         *r.status_mut() = StatusCode::NOT_FOUND;

@@ -1,0 +1,676 @@
+//! Cluster mode: N feedloom nodes over NATS JetStream (see docs/cluster.md).
+//!
+//! - **Membership**: each node writes its record (`Member`) to the `feedloom_members` bucket
+//!   every third of a lease; the bucket's `max_age` is the lease, so a node that stops writing
+//!   disappears from it.
+//! - **Ownership**: sources fall into [`partition::PARTITIONS`] partitions; a partition's owner
+//!   is the rendezvous choice among the live members, and the owner holds its lease: a key in
+//!   the `feedloom_leases` bucket written with create (only if absent) and renewed with
+//!   compare-and-set on its revision; the bucket's `max_age` expires a lease nobody renews. A
+//!   node polls a source only while it holds a lease it renewed less than two thirds of a lease
+//!   ago, so two nodes never poll one source at once, even while membership changes. A lease is
+//!   given up (deleted) only when no poll of its partition is in flight.
+//! - **Publish**: a refresh's [`RefreshResult`] goes to the `FEEDLOOM` stream, subject per source,
+//!   with a `Nats-Msg-Id` (the hash of its bytes), so a retried publish lands once.
+//! - **Apply**: every node reads the whole stream in order from the sequence after the last one
+//!   its store applied, and applies each value with the sequence in the same sled batch
+//!   ([`Store::apply_logged`]); a crash resumes exactly there, and an empty store rebuilds from
+//!   the start of the stream.
+//!
+//! The module knows the store, the config and the model, never the two paths: the wiring hands
+//! it a callback for applied values and asks it for poll permits and for publishing.
+
+pub mod partition;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use async_nats::jetstream::{self, consumer, kv, stream};
+use chrono::Utc;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::config::{ClusterConfig, Config};
+use crate::model::cluster::{ClusterStatus, Member};
+use crate::model::{RefreshResult, SourceState};
+use crate::store::{RefreshCounts, Store};
+
+const STREAM: &str = "FEEDLOOM";
+const SUBJECT_PREFIX: &str = "feedloom.r.";
+const MEMBERS: &str = "feedloom_members";
+const LEASES: &str = "feedloom_leases";
+/// How long NATS remembers a message id for deduplication: a retried publish within it lands
+/// once.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// Messages kept per source: enough for every article a source can still have stored (its
+/// `max_items`, 1000 by default) plus the state-only messages in between.
+const MESSAGES_PER_SOURCE: i64 = 5000;
+/// How long the stream keeps a message: the default tombstone lifetime, so that a rebuilt store
+/// keeps pruned items out as the others do.
+const STREAM_MAX_AGE: Duration = Duration::from_secs(90 * 86400);
+
+/// Why a cluster operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot reach NATS: {0}")]
+    Unreachable(String),
+    #[error("the stream is not ready yet (NATS has not answered since start)")]
+    NotReady,
+    #[error("NATS did not take the message: {0}")]
+    Publish(String),
+}
+
+/// Told about each value applied from the log: its source, the state it recorded, and how it
+/// changed the store.
+pub type OnApplied = Arc<dyn Fn(&str, &SourceState, &RefreshCounts) + Send + Sync>;
+
+/// A lease this node holds.
+struct Held {
+    revision: u64,
+    /// Until when polls may start under it (two thirds of a lease after the last renewal was
+    /// sent, so always before NATS could expire it).
+    valid_until: Instant,
+    /// Polls of the partition in flight; the lease is not given up while any is.
+    inflight: usize,
+    /// The stream's last sequence when the lease was taken: no poll starts before this node
+    /// has applied it, so a node taking a partition over starts from its previous owner's last
+    /// state (validators, next poll time), not an older one.
+    ready_at: u64,
+}
+
+/// JetStream handles, once the stream and buckets exist.
+#[derive(Clone)]
+struct Handles {
+    stream: stream::Stream,
+    members: kv::Store,
+    leases: kv::Store,
+}
+
+struct Inner {
+    cfg: ClusterConfig,
+    config: Arc<ArcSwap<Config>>,
+    store: Store,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    handles: Mutex<Option<Handles>>,
+    held: Mutex<HashMap<u16, Held>>,
+    status: Mutex<ClusterStatus>,
+    on_applied: OnApplied,
+}
+
+/// A running cluster node: cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+/// Held while a source is polled under this node's lease.
+pub struct PollPermit {
+    inner: Arc<Inner>,
+    partition: u16,
+}
+
+impl Drop for PollPermit {
+    fn drop(&mut self) {
+        if let Some(h) = self
+            .inner
+            .held
+            .lock()
+            .expect("held lock")
+            .get_mut(&self.partition)
+        {
+            h.inflight = h.inflight.saturating_sub(1);
+        }
+    }
+}
+
+/// Options for connecting: the credentials named by `credentials_env`, reconnecting forever.
+async fn connect_options(cfg: &ClusterConfig) -> Result<async_nats::ConnectOptions, ClusterError> {
+    let creds = cfg
+        .credentials_env
+        .as_ref()
+        .and_then(|name| std::env::var(name).ok())
+        .filter(|v| !v.trim().is_empty());
+    let opts = match creds {
+        None => async_nats::ConnectOptions::new(),
+        Some(v) if std::path::Path::new(v.trim()).is_file() => {
+            async_nats::ConnectOptions::with_credentials_file(v.trim())
+                .await
+                .map_err(|e| ClusterError::Unreachable(format!("credentials file: {e}")))?
+        }
+        Some(v) => match v.split_once(':') {
+            Some((user, pass)) => {
+                async_nats::ConnectOptions::with_user_and_password(user.into(), pass.into())
+            }
+            None => async_nats::ConnectOptions::with_token(v.trim().to_string()),
+        },
+    };
+    Ok(opts
+        .name(format!("feedloom-{}", cfg.node))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .request_timeout(Some(Duration::from_secs(5))))
+}
+
+impl Cluster {
+    /// Connect (in the background: NATS may still be down) and start the node's tasks, which
+    /// run until `stop`. `on_applied` is told about every value applied from the stream.
+    pub async fn start(
+        config: Arc<ArcSwap<Config>>,
+        store: Store,
+        on_applied: OnApplied,
+        stop: watch::Receiver<bool>,
+    ) -> Result<(Cluster, tokio::task::JoinHandle<()>), ClusterError> {
+        let cfg = config
+            .load()
+            .cluster
+            .clone()
+            .expect("Cluster::start is called with a [cluster] config");
+        let client = connect_options(&cfg)
+            .await?
+            .connect(cfg.nats.clone())
+            .await
+            .map_err(|e| ClusterError::Unreachable(e.to_string()))?;
+        let js = jetstream::new(client.clone());
+        let applied = store.applied_seq().unwrap_or(0);
+        let status = ClusterStatus {
+            node: cfg.node.clone(),
+            reachable: false,
+            problem: Some("connecting to NATS".into()),
+            applied_seq: applied,
+            config_digest: config.load().digest.clone(),
+            ..Default::default()
+        };
+        let inner = Arc::new(Inner {
+            cfg,
+            config,
+            store,
+            client,
+            js,
+            handles: Mutex::new(None),
+            held: Mutex::new(HashMap::new()),
+            status: Mutex::new(status),
+            on_applied,
+        });
+        let cluster = Cluster { inner };
+        let task = tokio::spawn(cluster.clone().run(stop));
+        Ok((cluster, task))
+    }
+
+    /// A permit to poll `source` now, when this node holds the lease of its partition.
+    pub fn begin_poll(&self, source: &str) -> Option<PollPermit> {
+        let partition = partition::of_source(source);
+        let mut held = self.inner.held.lock().expect("held lock");
+        let h = held.get_mut(&partition)?;
+        if Instant::now() >= h.valid_until {
+            return None;
+        }
+        let applied = self.inner.status.lock().expect("status lock").applied_seq;
+        if applied < h.ready_at {
+            return None;
+        }
+        h.inflight += 1;
+        Some(PollPermit {
+            inner: self.inner.clone(),
+            partition,
+        })
+    }
+
+    /// Publish one refresh result; done when the stream has it.
+    pub async fn publish(&self, result: &RefreshResult) -> Result<(), ClusterError> {
+        let handles = self.inner.handles.lock().expect("handles lock").clone();
+        if handles.is_none() {
+            return Err(ClusterError::NotReady);
+        }
+        let payload = result.to_bytes();
+        let id = crate::model::ids::hex16(&Sha256::digest(&payload));
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.as_str());
+        let subject = subject_of(&result.source);
+        let ack = self
+            .inner
+            .js
+            .publish_with_headers(subject, headers, payload.into())
+            .await
+            .map_err(|e| ClusterError::Publish(e.to_string()))?;
+        ack.await
+            .map_err(|e| ClusterError::Publish(e.to_string()))?;
+        Ok(())
+    }
+
+    /// This node's view of the cluster.
+    pub fn status(&self) -> ClusterStatus {
+        let mut s = self.inner.status.lock().expect("status lock").clone();
+        let connected = matches!(
+            self.inner.client.connection_state(),
+            async_nats::connection::State::Connected
+        );
+        if !connected {
+            s.reachable = false;
+            s.problem
+                .get_or_insert_with(|| "disconnected from NATS".to_string());
+        }
+        s
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        // The stream and buckets: retried until NATS answers (it may start after us, or have
+        // no JetStream leader yet).
+        let handles = loop {
+            match self.ensure_handles().await {
+                Ok(h) => break h,
+                Err(e) => {
+                    self.set_problem(Some(e.to_string()));
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            }
+        };
+        *self.inner.handles.lock().expect("handles lock") = Some(handles.clone());
+        let applier = tokio::spawn(
+            self.clone()
+                .apply_loop(handles.stream.clone(), stop.clone()),
+        );
+        let tick = self.inner.cfg.lease / 3;
+        loop {
+            match self.tick(&handles).await {
+                Ok(()) => self.set_problem(None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: membership or lease round failed");
+                    self.set_problem(Some(e));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+        // A clean stop hands the partitions over at once instead of after a lease.
+        let partitions: Vec<u16> = self
+            .inner
+            .held
+            .lock()
+            .expect("held lock")
+            .drain()
+            .map(|(p, _)| p)
+            .collect();
+        for p in partitions {
+            let _ = handles.leases.delete(lease_key(p)).await;
+        }
+        let _ = handles.members.delete(&self.inner.cfg.node).await;
+        let _ = applier.await;
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        let mut s = self.inner.status.lock().expect("status lock");
+        s.reachable = problem.is_none();
+        s.problem = problem;
+    }
+
+    async fn ensure_handles(&self) -> Result<Handles, String> {
+        let js = &self.inner.js;
+        let replicas = self.inner.cfg.replicas;
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.to_string(),
+                subjects: vec![format!("{SUBJECT_PREFIX}>")],
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                retention: stream::RetentionPolicy::Limits,
+                max_messages_per_subject: MESSAGES_PER_SOURCE,
+                max_age: STREAM_MAX_AGE,
+                discard: stream::DiscardPolicy::Old,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("stream {STREAM}: {e}"))?;
+        let lease = self.inner.cfg.lease;
+        let members = ensure_bucket(js, MEMBERS, lease, replicas).await?;
+        let leases = ensure_bucket(js, LEASES, lease, replicas).await?;
+        Ok(Handles {
+            stream,
+            members,
+            leases,
+        })
+    }
+
+    /// One round: announce this node, read the members, take or renew the leases of the
+    /// partitions this node should own, give up the others.
+    async fn tick(&self, h: &Handles) -> Result<(), String> {
+        let inner = &self.inner;
+        let me = inner.cfg.node.clone();
+        let cfg = inner.config.load_full();
+        let (partitions_owned, sources_owned) = self.owned_counts(&cfg);
+        let applied = inner.store.applied_seq().unwrap_or(0);
+        let record = Member {
+            id: me.clone(),
+            last_seen: Utc::now(),
+            partitions_owned,
+            sources_owned,
+            applied_seq: applied,
+            config_digest: cfg.digest.clone(),
+        };
+        let bytes = serde_json::to_vec(&record).expect("member record serializes");
+        h.members
+            .put(&me, bytes.into())
+            .await
+            .map_err(|e| format!("membership: {e}"))?;
+        let mut members = Vec::new();
+        let mut keys = h
+            .members
+            .keys()
+            .await
+            .map_err(|e| format!("membership: {e}"))?;
+        while let Some(k) = keys.next().await {
+            let k = k.map_err(|e| format!("membership: {e}"))?;
+            if let Ok(Some(v)) = h.members.get(&k).await {
+                if let Ok(m) = serde_json::from_slice::<Member>(&v) {
+                    members.push(m);
+                }
+            }
+        }
+        if !members.iter().any(|m| m.id == me) {
+            members.push(record);
+        }
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+        let stream_seq = h
+            .stream
+            .clone()
+            .info()
+            .await
+            .map(|i| i.state.last_sequence)
+            .map_err(|e| format!("stream info: {e}"))?;
+        {
+            let mut s = inner.status.lock().expect("status lock");
+            s.stream_seq = s.stream_seq.max(stream_seq);
+        }
+
+        for p in 0..partition::PARTITIONS {
+            let mine = partition::owner(p, &ids) == Some(me.as_str());
+            let held = inner
+                .held
+                .lock()
+                .expect("held lock")
+                .get(&p)
+                .map(|x| (x.revision, x.inflight));
+            match (mine, held) {
+                (true, Some((rev, _))) => self.renew(h, p, rev).await?,
+                (true, None) => self.acquire(h, p).await?,
+                // Not ours any more: give it up once no poll under it is in flight.
+                (false, Some((_, 0))) => {
+                    inner.held.lock().expect("held lock").remove(&p);
+                    h.leases
+                        .delete(lease_key(p))
+                        .await
+                        .map_err(|e| format!("lease release: {e}"))?;
+                }
+                (false, Some((rev, _))) => self.renew(h, p, rev).await?,
+                (false, None) => {}
+            }
+        }
+        let (partitions_owned, sources_owned) = self.owned_counts(&cfg);
+        let mut s = inner.status.lock().expect("status lock");
+        s.members = members;
+        s.stream_seq = stream_seq;
+        s.applied_seq = applied.max(s.applied_seq);
+        s.lag = stream_seq.saturating_sub(s.applied_seq);
+        s.partitions_owned = partitions_owned;
+        s.sources_owned = sources_owned;
+        s.config_digest = cfg.digest.clone();
+        metrics::gauge!("feedloom_cluster_members").set(s.members.len() as f64);
+        metrics::gauge!("feedloom_cluster_partitions_owned").set(partitions_owned as f64);
+        metrics::gauge!("feedloom_cluster_sources_owned").set(sources_owned as f64);
+        metrics::gauge!("feedloom_cluster_lag").set(s.lag as f64);
+        Ok(())
+    }
+
+    fn owned_counts(&self, cfg: &Config) -> (usize, usize) {
+        let held = self.inner.held.lock().expect("held lock");
+        let sources = cfg
+            .sources
+            .keys()
+            .filter(|s| held.contains_key(&partition::of_source(s)))
+            .count();
+        (held.len(), sources)
+    }
+
+    async fn renew(&self, h: &Handles, p: u16, rev: u64) -> Result<(), String> {
+        let sent = Instant::now();
+        match h
+            .leases
+            .update(lease_key(p), self.inner.cfg.node.clone().into(), rev)
+            .await
+        {
+            Ok(new_rev) => {
+                self.hold(p, new_rev, sent);
+                Ok(())
+            }
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                // Someone else wrote it: the lease expired under us. Stop polling there.
+                tracing::warn!(partition = p, "cluster: lost a lease");
+                self.inner.held.lock().expect("held lock").remove(&p);
+                Ok(())
+            }
+            Err(e) => Err(format!("lease renewal: {e}")),
+        }
+    }
+
+    async fn acquire(&self, h: &Handles, p: u16) -> Result<(), String> {
+        let sent = Instant::now();
+        let me = self.inner.cfg.node.clone();
+        match h.leases.create(lease_key(p), me.clone().into()).await {
+            Ok(rev) => {
+                self.hold(p, rev, sent);
+                Ok(())
+            }
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                // Held by another node until it lets go or its lease expires; or by this node
+                // before a restart, which takes it back.
+                match h.leases.entry(lease_key(p)).await {
+                    Ok(Some(entry))
+                        if entry.operation == kv::Operation::Put
+                            && *entry.value == *me.as_bytes() =>
+                    {
+                        self.renew(h, p, entry.revision).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(format!("lease lookup: {e}")),
+                }
+            }
+            Err(e) => Err(format!("lease: {e}")),
+        }
+    }
+
+    fn hold(&self, p: u16, revision: u64, sent: Instant) {
+        let valid_until = sent + self.inner.cfg.lease * 2 / 3;
+        // A lease newly taken: polls wait until the stream as it is now is applied.
+        let ready_at = self.inner.status.lock().expect("status lock").stream_seq;
+        let mut held = self.inner.held.lock().expect("held lock");
+        let h = held.entry(p).or_insert(Held {
+            revision,
+            valid_until,
+            inflight: 0,
+            ready_at,
+        });
+        h.revision = revision;
+        h.valid_until = valid_until;
+    }
+
+    /// Apply every message of the stream in order, from the one after the last applied, until
+    /// `stop`. A broken consumer is made again from where it stopped.
+    async fn apply_loop(self, stream: stream::Stream, mut stop: watch::Receiver<bool>) {
+        loop {
+            let start = self.inner.store.applied_seq().unwrap_or(0) + 1;
+            let consumer = stream
+                .create_consumer(consumer::push::OrderedConfig {
+                    deliver_subject: self.inner.client.new_inbox(),
+                    filter_subject: format!("{SUBJECT_PREFIX}>"),
+                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                        start_sequence: start,
+                    },
+                    ..Default::default()
+                })
+                .await;
+            let mut messages = match consumer {
+                Ok(c) => match c.messages().await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cluster: cannot read the stream");
+                        if sleep_or_stop(&mut stop).await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: cannot read the stream");
+                    if sleep_or_stop(&mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    n = messages.next() => n,
+                    _ = stop.wait_for(|s| *s) => return,
+                };
+                let msg = match next {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "cluster: stream consumer failed; reading again");
+                        break;
+                    }
+                    None => break,
+                };
+                let Ok(info) = msg.info() else { continue };
+                let seq = info.stream_sequence;
+                if let Err(e) = self.apply_one(seq, &msg.payload).await {
+                    // The store refused: read again from the last applied value after a pause.
+                    tracing::error!(seq, error = %e, "cluster: cannot apply a value");
+                    if sleep_or_stop(&mut stop).await {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn apply_one(&self, seq: u64, payload: &[u8]) -> Result<(), String> {
+        let result = match RefreshResult::from_bytes(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                // A value this build cannot read (a newer node's format): record the sequence
+                // so the node moves on, and say so loudly.
+                tracing::error!(seq, error = %e, "cluster: skipping an unreadable value");
+                let store = self.inner.store.clone();
+                return tokio::task::spawn_blocking(move || store.skip_logged(seq))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string());
+            }
+        };
+        let store = self.inner.store.clone();
+        let source = result.source.clone();
+        let applied = tokio::task::spawn_blocking(move || {
+            let state = result.state.clone();
+            store
+                .apply_logged(result, seq)
+                .map(|c| c.map(|c| (state, c)))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        if let Some((mut state, counts)) = applied {
+            state.items = counts.total;
+            (self.inner.on_applied)(&source, &state, &counts);
+        }
+        let mut s = self.inner.status.lock().expect("status lock");
+        s.applied_seq = s.applied_seq.max(seq);
+        s.lag = s.stream_seq.saturating_sub(s.applied_seq);
+        metrics::gauge!("feedloom_cluster_applied_seq").set(s.applied_seq as f64);
+        Ok(())
+    }
+}
+
+/// Pause a second; true when `stop` came first.
+async fn sleep_or_stop(stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+        _ = stop.wait_for(|s| *s) => true,
+    }
+}
+
+/// The subject of a source's values: its id in hex, since ids may hold `.`, which NATS reads
+/// as a token separator.
+fn subject_of(source: &str) -> String {
+    let mut s = String::with_capacity(SUBJECT_PREFIX.len() + source.len() * 2);
+    s.push_str(SUBJECT_PREFIX);
+    for b in source.as_bytes() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn lease_key(p: u16) -> String {
+    format!("p{p}")
+}
+
+/// Create or bind a key-value bucket whose keys expire `max_age` after their last write.
+/// (`create_key_value` of the client asks for account figures a 2.9 server does not give, so
+/// the bucket's stream is made here, as the client would make it.)
+async fn ensure_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    max_age: Duration,
+    replicas: usize,
+) -> Result<kv::Store, String> {
+    if let Ok(s) = js.get_key_value(bucket).await {
+        return Ok(s);
+    }
+    let created = js
+        .create_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age,
+            storage: stream::StorageType::File,
+            num_replicas: replicas.max(1),
+            allow_rollup: true,
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await;
+    if let Err(e) = created {
+        // Another node may have made it in the meantime; binding below tells.
+        tracing::debug!(bucket, error = %e, "cluster: creating a bucket");
+    }
+    js.get_key_value(bucket)
+        .await
+        .map_err(|e| format!("bucket {bucket}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_one_token() {
+        assert_eq!(subject_of("a.b"), "feedloom.r.612e62");
+        assert!(!subject_of("人民网-sn")
+            .trim_start_matches(SUBJECT_PREFIX)
+            .contains('.'));
+    }
+}

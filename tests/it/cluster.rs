@@ -1,0 +1,556 @@
+//! Cluster mode from outside: real nats-servers (three, one JetStream cluster, on 127.0.0.1)
+//! and real feedloom nodes as child processes on port 0, polling a local origin.
+//!
+//! Needs `nats-server` on the PATH or in /usr/sbin (`apt-get install nats-server`; `.ci/run`
+//! installs it).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::{client, get_json, Daemon, Origin};
+
+/// How often every source is polled in these tests.
+const INTERVAL: Duration = Duration::from_secs(3);
+/// The lease; failover takes about two.
+const LEASE: &str = "3s";
+
+fn nats_server_binary() -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain([
+        "/usr/sbin",
+        "/usr/local/bin",
+        "/usr/bin",
+    ]) {
+        let p = Path::new(dir).join("nats-server");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "nats-server not found: install it (apt-get install nats-server) to run the cluster tests"
+    );
+}
+
+/// A port free at the time of asking (nats-server's route ports must be known before start).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One nats-server of a three-server JetStream cluster.
+struct NatsServer {
+    conf: PathBuf,
+    client_port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl NatsServer {
+    fn start(&mut self) {
+        assert!(self.child.is_none());
+        let child = std::process::Command::new(nats_server_binary())
+            .arg("-c")
+            .arg(&self.conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.client_port)
+    }
+}
+
+/// Three nats-servers forming one JetStream cluster, each with its own store.
+struct NatsCluster {
+    servers: Vec<NatsServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsCluster {
+    async fn start() -> NatsCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("nats-route://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut servers = Vec::new();
+        for i in 0..3 {
+            let conf = dir.path().join(format!("n{i}.conf"));
+            let store = dir.path().join(format!("js{i}"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "server_name: n{i}\nlisten: 127.0.0.1:{}\n\
+                     jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 1GB\n}}\n\
+                     cluster {{\n  name: feedloom-test\n  listen: 127.0.0.1:{}\n  routes: [{routes}]\n}}\n",
+                    client_ports[i],
+                    store.display(),
+                    route_ports[i],
+                ),
+            )
+            .unwrap();
+            servers.push(NatsServer {
+                conf,
+                client_port: client_ports[i],
+                child: None,
+            });
+        }
+        for s in &mut servers {
+            s.start();
+        }
+        let cluster = NatsCluster { servers, _dir: dir };
+        cluster.wait_listening().await;
+        cluster
+    }
+
+    async fn wait_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for s in &self.servers {
+            while tokio::net::TcpStream::connect(("127.0.0.1", s.client_port))
+                .await
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "nats-server did not listen");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.servers.iter().map(NatsServer::url).collect()
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for s in &mut self.servers {
+            s.kill();
+        }
+    }
+}
+
+/// An RSS document with items `0..n` of source `s`.
+fn rss(s: usize, n: usize) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>source {s}</title>\
+         <link>http://origin.example/{s}/</link><description>d</description>"
+    );
+    for i in (0..n).rev() {
+        out.push_str(&format!(
+            "<item><title>s{s} item {i}</title><link>http://origin.example/{s}/{i}</link>\
+             <guid>s{s}-{i}</guid><pubDate>Mon, 01 Jan 2024 {:02}:{:02}:00 GMT</pubDate>\
+             <description>text {i}</description></item>",
+            i / 60,
+            i % 60
+        ));
+    }
+    out.push_str("</channel></rss>");
+    out
+}
+
+/// The sources and channels part of every node's config: `n` sources, channels of ten.
+fn sources_toml(origin: &Origin, n: usize) -> String {
+    let mut t = String::new();
+    for s in 0..n {
+        t.push_str(&format!(
+            "[sources.s{s:02}]\nurl = \"{}\"\ninterval = \"{}s\"\n",
+            origin.url(&format!("/feeds/s{s:02}.xml")),
+            INTERVAL.as_secs()
+        ));
+    }
+    for c in 0..n.div_ceil(10) {
+        let ids: Vec<String> = (c * 10..((c + 1) * 10).min(n))
+            .map(|s| format!("\"s{s:02}\""))
+            .collect();
+        t.push_str(&format!(
+            "[channels.c{c}]\ntitle = \"C{c}\"\nlimit = 500\nsources = [{}]\n",
+            ids.join(", ")
+        ));
+    }
+    t
+}
+
+/// A feedloom node of the cluster with its own store folder.
+struct Node {
+    id: String,
+    dir: tempfile::TempDir,
+    daemon: Option<Daemon>,
+}
+
+impl Node {
+    fn new(id: &str, nats: &NatsCluster, sources: &str) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let nats_list = nats
+            .urls()
+            .iter()
+            .map(|u| format!("\"{u}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Every node the same base_url (as behind one load balancer): self links, and so the
+        // bytes and ETags, are the same on every node.
+        let config = format!(
+            "[store]\npath = \"{}\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
+             base_url = \"http://feeds.example\"\n[poll]\nper_host = 16\n\
+             [cluster]\nnode = \"{id}\"\nnats = [{nats_list}]\nlease = \"{LEASE}\"\nreplicas = 3\n{sources}",
+            dir.path().join("store.sled").display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Node {
+            id: id.to_string(),
+            dir,
+            daemon: None,
+        }
+    }
+
+    async fn start(&mut self) {
+        let d = Daemon::start(self.dir.path()).await;
+        d.wait_healthy(Duration::from_secs(10)).await;
+        self.daemon = Some(d);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.kill();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.daemon.as_ref().expect("running").url(path)
+    }
+
+    async fn cluster(&self) -> serde_json::Value {
+        get_json(self.url("/api/cluster")).await
+    }
+
+    /// (ETag, body) of a feed.
+    async fn feed(&self, path: &str) -> (String, Vec<u8>) {
+        let r = client().get(self.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} on node {}", self.id);
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        (etag, r.bytes().await.unwrap().to_vec())
+    }
+
+    /// The ids of the items of a channel's JSON Feed.
+    async fn item_ids(&self, channel: usize) -> Vec<String> {
+        let v = get_json(self.url(&format!("/feeds/c{channel}.json"))).await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["url"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// Wait until `cond` holds, checking every 200 ms, or panic with `what` after `within`.
+async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if cond().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether every running node has applied the whole stream, the same sequence everywhere.
+async fn converged(nodes: &[&Node]) -> bool {
+    let mut seqs = BTreeSet::new();
+    for n in nodes {
+        let c = n.cluster().await;
+        if c["lag"].as_u64() != Some(0) || !c["reachable"].as_bool().unwrap_or(false) {
+            return false;
+        }
+        seqs.insert(c["applied_seq"].as_u64().unwrap_or(0));
+    }
+    seqs.len() == 1 && !seqs.contains(&0)
+}
+
+/// Whether every node's channels hold `per_source` items of each of `sources` sources.
+async fn all_items(nodes: &[&Node], sources: usize, per_source: usize) -> bool {
+    for n in nodes {
+        for c in 0..sources.div_ceil(10) {
+            let in_channel = ((c + 1) * 10).min(sources) - c * 10;
+            if n.item_ids(c).await.len() != in_channel * per_source {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Every channel in every format is the same bytes with the same ETag on every node, and every
+/// item is there once.
+async fn assert_identical(nodes: &[&Node], sources: usize) {
+    for c in 0..sources.div_ceil(10) {
+        for ext in ["rss", "atom", "json"] {
+            let path = format!("/feeds/c{c}.{ext}");
+            let first = nodes[0].feed(&path).await;
+            for n in &nodes[1..] {
+                let other = n.feed(&path).await;
+                assert_eq!(first.0, other.0, "{path}: ETag differs on node {}", n.id);
+                assert!(first.1 == other.1, "{path}: bytes differ on node {}", n.id);
+            }
+        }
+        for n in nodes {
+            let ids = n.item_ids(c).await;
+            let unique: BTreeSet<&String> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "an item twice on node {}", n.id);
+        }
+    }
+}
+
+/// Per source path: the requests made for it, in order, and which node made each.
+fn polls_by_path(origin: &Origin) -> BTreeMap<String, Vec<(Instant, String)>> {
+    let mut by: BTreeMap<String, Vec<(Instant, String)>> = BTreeMap::new();
+    for r in origin.requests() {
+        let node = r
+            .user_agent
+            .split("node ")
+            .nth(1)
+            .unwrap_or("?")
+            .trim_end_matches(')')
+            .to_string();
+        by.entry(r.path).or_default().push((r.at, node));
+    }
+    by
+}
+
+fn put_feeds(origin: &Origin, sources: usize, items: usize) {
+    for s in 0..sources {
+        origin.put(
+            &format!("/feeds/s{s:02}.xml"),
+            rss(s, items),
+            "application/rss+xml",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_the_polling_and_serve_the_same_bytes() {
+    const SOURCES: usize = 40;
+    let nats = NatsCluster::start().await;
+    let origin = Origin::start().await;
+    put_feeds(&origin, SOURCES, 3);
+    let sources = sources_toml(&origin, SOURCES);
+    let mut nodes: Vec<Node> = ["a", "b", "c"]
+        .iter()
+        .map(|id| Node::new(id, &nats, &sources))
+        .collect();
+    for n in &mut nodes {
+        n.start().await;
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_until(
+        Duration::from_secs(40),
+        "every source polled twice",
+        || async {
+            let by = polls_by_path(&origin);
+            by.len() == SOURCES && by.values().all(|v| v.len() >= 2)
+        },
+    )
+    .await;
+    // New items everywhere; every node serves them, the same bytes.
+    put_feeds(&origin, SOURCES, 5);
+    wait_until(
+        Duration::from_secs(40),
+        "5 items of every source on every node",
+        || all_items(&all, SOURCES, 5),
+    )
+    .await;
+    wait_until(Duration::from_secs(20), "nodes converged", || {
+        converged(&all)
+    })
+    .await;
+    assert_identical(&all, SOURCES).await;
+
+    // Never two nodes on one source at once, never more often than its interval: two polls of
+    // one source are at least 0.9 × interval apart (the scheduler's earliest), less a little
+    // timer slack.
+    let by = polls_by_path(&origin);
+    let mut polled_by: HashMap<String, usize> = HashMap::new();
+    for (path, polls) in &by {
+        for w in polls.windows(2) {
+            let gap = w[1].0 - w[0].0;
+            assert!(
+                gap >= INTERVAL.mul_f64(0.85),
+                "{path} polled {gap:?} apart, by {} then {}",
+                w[0].1,
+                w[1].1
+            );
+        }
+        let nodes_of_path: BTreeSet<&String> = polls.iter().map(|(_, n)| n).collect();
+        for n in nodes_of_path {
+            *polled_by.entry(n.clone()).or_default() += 1;
+        }
+    }
+    // Every node took part (rendezvous spreads 40 sources over three).
+    for id in ["a", "b", "c"] {
+        assert!(
+            polled_by.get(id).copied().unwrap_or(0) > 0,
+            "node {id} polled nothing: {polled_by:?}"
+        );
+    }
+    let status = nodes[0].cluster().await;
+    assert_eq!(status["members"].as_array().unwrap().len(), 3, "{status}");
+    for n in &mut nodes {
+        n.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_fails_over_and_nodes_rebuild_from_the_stream() {
+    const SOURCES: usize = 20;
+    let nats = NatsCluster::start().await;
+    let origin = Origin::start().await;
+    put_feeds(&origin, SOURCES, 2);
+    let sources = sources_toml(&origin, SOURCES);
+    let mut nodes: Vec<Node> = ["a", "b", "c"]
+        .iter()
+        .map(|id| Node::new(id, &nats, &sources))
+        .collect();
+    for n in &mut nodes {
+        n.start().await;
+    }
+    {
+        let all: Vec<&Node> = nodes.iter().collect();
+        wait_until(Duration::from_secs(40), "2 items of every source", || {
+            all_items(&all, SOURCES, 2)
+        })
+        .await;
+    }
+    // kill -9 of node c, then news at every source: a and b must pick up c's sources.
+    nodes[2].kill();
+    let killed_at = Instant::now();
+    put_feeds(&origin, SOURCES, 3);
+    let failover = {
+        let alive = [&nodes[0], &nodes[1]];
+        wait_until(
+            Duration::from_secs(30),
+            "c's sources polled by a or b",
+            || all_items(&alive, SOURCES, 3),
+        )
+        .await
+    };
+    eprintln!("failover: every item on the survivors {failover:?} after the kill");
+    assert!(killed_at.elapsed() < Duration::from_secs(30));
+    // c restarts on its old store and catches up.
+    nodes[2].start().await;
+    {
+        let all: Vec<&Node> = nodes.iter().collect();
+        wait_until(Duration::from_secs(30), "c caught up", || converged(&all)).await;
+        wait_until(Duration::from_secs(10), "3 items everywhere", || {
+            all_items(&all, SOURCES, 3)
+        })
+        .await;
+        assert_identical(&all, SOURCES).await;
+    }
+    // A fourth node with an empty store rebuilds from the stream.
+    let mut d = Node::new("d", &nats, &sources);
+    d.start().await;
+    {
+        let all: Vec<&Node> = nodes.iter().chain([&d]).collect();
+        wait_until(Duration::from_secs(30), "d rebuilt", || converged(&all)).await;
+        assert_identical(&all, SOURCES).await;
+    }
+    d.kill();
+    for n in &mut nodes {
+        n.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
+    const SOURCES: usize = 10;
+    let mut nats = NatsCluster::start().await;
+    let origin = Origin::start().await;
+    put_feeds(&origin, SOURCES, 2);
+    let sources = sources_toml(&origin, SOURCES);
+    let mut nodes: Vec<Node> = ["a", "b"]
+        .iter()
+        .map(|id| Node::new(id, &nats, &sources))
+        .collect();
+    for n in &mut nodes {
+        n.start().await;
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_until(Duration::from_secs(40), "2 items of every source", || {
+        all_items(&all, SOURCES, 2)
+    })
+    .await;
+    // One of three servers killed: the stream keeps its quorum; nothing is lost.
+    nats.servers[0].kill();
+    put_feeds(&origin, SOURCES, 3);
+    wait_until(
+        Duration::from_secs(40),
+        "3 items with one server down",
+        || all_items(&all, SOURCES, 3),
+    )
+    .await;
+    // All three down: feeds still served, /healthz names the problem.
+    for s in &mut nats.servers {
+        s.kill();
+    }
+    put_feeds(&origin, SOURCES, 4);
+    wait_until(
+        Duration::from_secs(20),
+        "healthz names the problem",
+        || async {
+            let mut all_degraded = true;
+            for n in &all {
+                let body = crate::support::get_text(n.url("/healthz")).await;
+                all_degraded &= body.starts_with("degraded: cluster unreachable");
+            }
+            all_degraded
+        },
+    )
+    .await;
+    for n in &all {
+        let (_, body) = n.feed("/feeds/c0.atom").await;
+        assert!(!body.is_empty());
+        let c = n.cluster().await;
+        assert_eq!(c["reachable"], false, "{c}");
+    }
+    // All back: ingest resumes, nodes converge, every item once.
+    for s in &mut nats.servers {
+        s.start();
+    }
+    nats.wait_listening().await;
+    wait_until(
+        Duration::from_secs(60),
+        "4 items after NATS came back",
+        || all_items(&all, SOURCES, 4),
+    )
+    .await;
+    wait_until(Duration::from_secs(30), "nodes converged", || {
+        converged(&all)
+    })
+    .await;
+    assert_identical(&all, SOURCES).await;
+    drop(all);
+    for n in &mut nodes {
+        n.kill();
+    }
+}
