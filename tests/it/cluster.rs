@@ -554,3 +554,91 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
         n.kill();
     }
 }
+
+/// A feed of `n` items whose texts change with `round`, each about 1 KB: every round is a
+/// message of `n` changed articles.
+fn heavy_rss(s: usize, n: usize, round: usize) -> String {
+    let filler = "feedloom cluster apply test text. ".repeat(30);
+    let mut out = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>source {s}</title>\
+         <link>http://origin.example/{s}/</link><description>d</description>"
+    );
+    for i in (0..n).rev() {
+        out.push_str(&format!(
+            "<item><title>s{s} item {i}</title><link>http://origin.example/{s}/{i}</link>\
+             <guid>s{s}-{i}</guid><pubDate>Mon, 01 Jan 2024 {:02}:{:02}:00 GMT</pubDate>\
+             <description>round {round}: {filler}</description></item>",
+            i / 60,
+            i % 60
+        ));
+    }
+    out.push_str("</channel></rss>");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_applying_ends_with_every_item_once() {
+    const SOURCES: usize = 60;
+    const ITEMS: usize = 40;
+    let nats = NatsCluster::start().await;
+    let origin = Origin::start().await;
+    let put = |round: usize| {
+        for s in 0..SOURCES {
+            origin.put(
+                &format!("/feeds/s{s:02}.xml"),
+                heavy_rss(s, ITEMS, round),
+                "application/rss+xml",
+            );
+        }
+    };
+    put(0);
+    let sources = sources_toml(&origin, SOURCES);
+    let mut a = Node::new("a", &nats, &sources);
+    a.start().await;
+    // Rounds of changes: each source publishes a message of ITEMS changed articles per round.
+    for round in 1..=4 {
+        let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
+        wait_until(Duration::from_secs(30), "a round published", || async {
+            a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
+        })
+        .await;
+        put(round);
+    }
+    wait_until(Duration::from_secs(30), "last round applied on a", || async {
+        let ids = a.item_ids(0).await.len() == 10 * ITEMS;
+        ids && converged(&[&a]).await
+    })
+    .await;
+    let target = a.cluster().await["stream_seq"].as_u64().unwrap();
+    // Node b rebuilds from the stream; kill -9 it five times while it applies.
+    let mut b = Node::new("b", &nats, &sources);
+    let mut mid_apply = 0;
+    let mut last = 0;
+    for _ in 0..5 {
+        b.start().await;
+        // Kill it once it has applied a few more values in this run, mid-way through.
+        let killed_at = loop {
+            let applied = b.cluster().await["applied_seq"].as_u64().unwrap_or(0);
+            if applied >= target || applied > last + 3 {
+                break applied;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        b.kill();
+        if killed_at < target {
+            mid_apply += 1;
+        }
+        eprintln!("b killed at applied {killed_at} of {target}");
+        last = killed_at;
+    }
+    assert!(mid_apply >= 3, "only {mid_apply} of 5 kills came mid-apply");
+    b.start().await;
+    let both = [&a, &b];
+    wait_until(Duration::from_secs(60), "b caught up", || converged(&both)).await;
+    assert_identical(&both, SOURCES).await;
+    for c in 0..SOURCES / 10 {
+        assert_eq!(b.item_ids(c).await.len(), 10 * ITEMS);
+    }
+    b.kill();
+    a.kill();
+}
