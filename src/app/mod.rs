@@ -167,16 +167,21 @@ impl AppState {
                 }
             })
         };
-        let (cluster, task) =
-            Cluster::start(parts.config.clone(), parts.store.clone(), on_applied, stop)
-                .await
-                .context("starting cluster mode")?;
+        let (cluster, task) = Cluster::start(
+            parts.config.clone(),
+            parts.store.clone(),
+            parts.board.clone(),
+            on_applied,
+            stop,
+        )
+        .await
+        .context("starting cluster mode")?;
         let _ = view.set(cluster.clone());
         let sink = {
             let cluster = cluster.clone();
             Sink::Log(Arc::new(move |result| {
                 let cluster = cluster.clone();
-                Box::pin(async move { cluster.publish(&result).await.map_err(|e| e.to_string()) })
+                Box::pin(async move { cluster.publish(result).await.map_err(|e| e.to_string()) })
             }))
         };
         let ownership: Ownership = {
@@ -209,6 +214,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     stop: (watch::Sender<bool>, watch::Receiver<bool>),
+    cluster_stop: watch::Sender<bool>,
 }
 
 impl App {
@@ -223,8 +229,11 @@ impl App {
         let mut config = config;
         with_bound_base_url(&mut config, addr);
         let stop = watch::channel(false);
+        // The cluster stops after the scheduler has drained (it keeps its leases while polls
+        // run), so it has its own signal.
+        let cluster_stop = watch::channel(false);
         let state = if config.cluster.is_some() {
-            AppState::open_cluster(config, stop.1.clone()).await?
+            AppState::open_cluster(config, cluster_stop.1.clone()).await?
         } else {
             AppState::open(config)?
         };
@@ -234,6 +243,7 @@ impl App {
             listener,
             addr,
             stop,
+            cluster_stop: cluster_stop.0,
         })
     }
 
@@ -251,6 +261,7 @@ impl App {
             state,
             listener,
             stop: (stop_tx, stop_rx),
+            cluster_stop,
             ..
         } = self;
         // The server starts at once; channels render in the background (or on first request).
@@ -288,10 +299,17 @@ impl App {
         }
         let _ = maintenance.await;
         let _ = renderer.await;
-        // The cluster hands its leases over and stops applying.
+        // No poll is in flight any more: the cluster hands its leases over and stops applying
+        // (briefly: a node cut off from NATS lets its leases expire instead).
+        let _ = cluster_stop.send(true);
         let cluster = state.cluster.lock().expect("cluster lock").take();
         if let Some(task) = cluster {
-            let _ = task.await;
+            if tokio::time::timeout(std::time::Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the cluster did not stop within 10 s; leaving it");
+            }
         }
         // Open connections (keep-alive readers) get a moment to finish, then are closed.
         server.join().await;

@@ -20,14 +20,19 @@
 //! The module knows the store, the config and the model, never the two paths: the wiring hands
 //! it a callback for applied values and asks it for poll permits and for publishing.
 
+mod apply;
+mod nats;
 pub mod partition;
 
+use nats::{connect_options, ensure_bucket, lease_key, subject_of};
+
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, kv, stream};
 use chrono::Utc;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -35,7 +40,7 @@ use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, Config};
 use crate::model::cluster::{ClusterStatus, Member};
-use crate::model::{RefreshResult, SourceState};
+use crate::model::{RefreshResult, SourceBoard, SourceState};
 use crate::store::{RefreshCounts, Store};
 
 const STREAM: &str = "FEEDLOOM";
@@ -75,6 +80,15 @@ struct Held {
     valid_until: Instant,
     /// Polls of the partition in flight; the lease is not given up while any is.
     inflight: usize,
+    /// Which taking of the lease this is: a permit from an earlier one (lost and taken again)
+    /// must not count against this one.
+    epoch: u64,
+    /// No longer this node's by rendezvous: no new polls; given up once none is in flight.
+    releasing: bool,
+    /// Sources polled under this lease: their latest states are published when the lease is
+    /// handed over, so the next owner continues from them (a 304 publishes nothing, so the
+    /// log alone may hold an older next poll time).
+    polled: std::collections::HashSet<String>,
     /// The stream's last sequence when the lease was taken: no poll starts before this node
     /// has applied it, so a node taking a partition over starts from its previous owner's last
     /// state (validators, next poll time), not an older one.
@@ -99,6 +113,10 @@ struct Inner {
     held: Mutex<HashMap<u16, Held>>,
     status: Mutex<ClusterStatus>,
     on_applied: OnApplied,
+    board: Arc<SourceBoard>,
+    epochs: AtomicU64,
+    /// Why the applier is stuck, when it is (shown as the cluster's problem).
+    apply_problem: Mutex<Option<String>>,
 }
 
 /// A running cluster node: cheap to clone.
@@ -111,6 +129,7 @@ pub struct Cluster {
 pub struct PollPermit {
     inner: Arc<Inner>,
     partition: u16,
+    epoch: u64,
 }
 
 impl Drop for PollPermit {
@@ -122,38 +141,11 @@ impl Drop for PollPermit {
             .expect("held lock")
             .get_mut(&self.partition)
         {
-            h.inflight = h.inflight.saturating_sub(1);
+            if h.epoch == self.epoch {
+                h.inflight = h.inflight.saturating_sub(1);
+            }
         }
     }
-}
-
-/// Options for connecting: the credentials named by `credentials_env`, reconnecting forever.
-async fn connect_options(cfg: &ClusterConfig) -> Result<async_nats::ConnectOptions, ClusterError> {
-    let creds = cfg
-        .credentials_env
-        .as_ref()
-        .and_then(|name| std::env::var(name).ok())
-        .filter(|v| !v.trim().is_empty());
-    let opts = match creds {
-        None => async_nats::ConnectOptions::new(),
-        Some(v) if std::path::Path::new(v.trim()).is_file() => {
-            async_nats::ConnectOptions::with_credentials_file(v.trim())
-                .await
-                .map_err(|e| ClusterError::Unreachable(format!("credentials file: {e}")))?
-        }
-        Some(v) => match v.split_once(':') {
-            Some((user, pass)) => {
-                async_nats::ConnectOptions::with_user_and_password(user.into(), pass.into())
-            }
-            None => async_nats::ConnectOptions::with_token(v.trim().to_string()),
-        },
-    };
-    Ok(opts
-        .name(format!("feedloom-{}", cfg.node))
-        .retry_on_initial_connect()
-        .max_reconnects(None)
-        .connection_timeout(Duration::from_secs(2))
-        .request_timeout(Some(Duration::from_secs(5))))
 }
 
 impl Cluster {
@@ -162,6 +154,7 @@ impl Cluster {
     pub async fn start(
         config: Arc<ArcSwap<Config>>,
         store: Store,
+        board: Arc<SourceBoard>,
         on_applied: OnApplied,
         stop: watch::Receiver<bool>,
     ) -> Result<(Cluster, tokio::task::JoinHandle<()>), ClusterError> {
@@ -195,38 +188,69 @@ impl Cluster {
             held: Mutex::new(HashMap::new()),
             status: Mutex::new(status),
             on_applied,
+            board,
+            epochs: AtomicU64::new(0),
+            apply_problem: Mutex::new(None),
         });
         let cluster = Cluster { inner };
         let task = tokio::spawn(cluster.clone().run(stop));
         Ok((cluster, task))
     }
 
-    /// A permit to poll `source` now, when this node holds the lease of its partition.
-    pub fn begin_poll(&self, source: &str) -> Option<PollPermit> {
+    /// A permit to poll `source` now, when this node holds the lease of its partition; else
+    /// how soon it is worth asking again (ownership changes only at a round, every third of a
+    /// lease).
+    pub fn begin_poll(&self, source: &str) -> Result<PollPermit, Duration> {
+        let again = self.inner.cfg.lease / 3;
         let partition = partition::of_source(source);
-        let mut held = self.inner.held.lock().expect("held lock");
-        let h = held.get_mut(&partition)?;
-        if Instant::now() >= h.valid_until {
-            return None;
-        }
         let applied = self.inner.status.lock().expect("status lock").applied_seq;
-        if applied < h.ready_at {
-            return None;
+        let mut held = self.inner.held.lock().expect("held lock");
+        let Some(h) = held.get_mut(&partition) else {
+            return Err(again);
+        };
+        if Instant::now() >= h.valid_until || h.releasing || applied < h.ready_at {
+            return Err(again);
         }
         h.inflight += 1;
-        Some(PollPermit {
+        if !h.polled.contains(source) {
+            h.polled.insert(source.to_string());
+        }
+        Ok(PollPermit {
             inner: self.inner.clone(),
             partition,
+            epoch: h.epoch,
         })
     }
 
-    /// Publish one refresh result; done when the stream has it.
-    pub async fn publish(&self, result: &RefreshResult) -> Result<(), ClusterError> {
+    /// Publish one refresh result; done when the stream has it. Articles this node's store
+    /// already holds exactly as they are (which every store that applied the log as far does
+    /// too) are left out: applying them would change nothing, and a feed of hundreds of items
+    /// with one new one is then a message of one article.
+    pub async fn publish(&self, mut result: RefreshResult) -> Result<(), ClusterError> {
         let handles = self.inner.handles.lock().expect("handles lock").clone();
         if handles.is_none() {
             return Err(ClusterError::NotReady);
         }
+        if let Some(doc) = result.document.take() {
+            let store = self.inner.store.clone();
+            let doc = tokio::task::spawn_blocking(move || {
+                let mut doc = doc;
+                store.drop_unchanged(&mut doc.articles);
+                doc
+            })
+            .await
+            .map_err(|e| ClusterError::Publish(e.to_string()))?;
+            result.document = Some(doc);
+        }
         let payload = result.to_bytes();
+        let max = self.inner.client.server_info().max_payload;
+        if max > 0 && payload.len() > max {
+            return Err(ClusterError::Publish(format!(
+                "the result is {} bytes, over NATS's max_payload of {max}; raise max_payload \
+                 on the servers or lower the source's items",
+                payload.len()
+            )));
+        }
         let id = crate::model::ids::hex16(&Sha256::digest(&payload));
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", id.as_str());
@@ -249,6 +273,15 @@ impl Cluster {
             self.inner.client.connection_state(),
             async_nats::connection::State::Connected
         );
+        if let Some(p) = self
+            .inner
+            .apply_problem
+            .lock()
+            .expect("apply problem lock")
+            .clone()
+        {
+            s.problem = Some(p);
+        }
         if !connected {
             s.reachable = false;
             s.problem
@@ -279,7 +312,12 @@ impl Cluster {
         );
         let tick = self.inner.cfg.lease / 3;
         loop {
-            match self.tick(&handles).await {
+            // A round waits on NATS; a stop does not wait for it.
+            let round = tokio::select! {
+                r = self.tick(&handles) => r,
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            match round {
                 Ok(()) => self.set_problem(None),
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster: membership or lease round failed");
@@ -291,20 +329,50 @@ impl Cluster {
                 _ = stop.wait_for(|s| *s) => break,
             }
         }
-        // A clean stop hands the partitions over at once instead of after a lease.
-        let partitions: Vec<u16> = self
+        // A clean stop hands the partitions over at once instead of after a lease. The wiring
+        // stops this task only after the scheduler drained, so no poll is in flight; each
+        // delete names the revision this node wrote, so it never removes another's lease. All
+        // at once and briefly: a node cut off from NATS just lets its leases expire.
+        let held: Vec<(u16, u64, std::collections::HashSet<String>)> = self
             .inner
             .held
             .lock()
             .expect("held lock")
             .drain()
-            .map(|(p, _)| p)
+            .map(|(p, h)| (p, h.revision, h.polled))
             .collect();
-        for p in partitions {
-            let _ = handles.leases.delete(lease_key(p)).await;
-        }
-        let _ = handles.members.delete(&self.inner.cfg.node).await;
+        let leases = handles.leases.clone();
+        let this = self.clone();
+        let deletes = futures_util::future::join_all(held.into_iter().map(|(p, rev, polled)| {
+            let leases = leases.clone();
+            let this = this.clone();
+            async move {
+                if this.hand_over(polled).await.is_ok() {
+                    let _ = leases.delete_expect_revision(lease_key(p), Some(rev)).await;
+                }
+            }
+        }));
+        let members = handles.members.clone();
+        let node = self.inner.cfg.node.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async move {
+            deletes.await;
+            members.delete(&node).await
+        })
+        .await;
         let _ = applier.await;
+    }
+
+    /// Publish the latest state of each source polled under a lease about to be given up.
+    async fn hand_over(&self, polled: std::collections::HashSet<String>) -> Result<(), String> {
+        for source in polled {
+            if let Some(state) = self.inner.board.get(&source) {
+                let result = RefreshResult::state_only(&source, Utc::now(), state);
+                self.publish(result)
+                    .await
+                    .map_err(|e| format!("handing over {source}: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     fn set_problem(&self, problem: Option<String>) {
@@ -395,24 +463,39 @@ impl Cluster {
 
         for p in 0..partition::PARTITIONS {
             let mine = partition::owner(p, &ids) == Some(me.as_str());
-            let held = inner
-                .held
-                .lock()
-                .expect("held lock")
-                .get(&p)
-                .map(|x| (x.revision, x.inflight));
+            // Read and marked in one critical section: no poll can start between the check
+            // that none is in flight and the release.
+            let held = {
+                let mut held = inner.held.lock().expect("held lock");
+                match held.get_mut(&p) {
+                    None => None,
+                    Some(x) => {
+                        x.releasing = !mine;
+                        if !mine && x.inflight == 0 {
+                            let rev = x.revision;
+                            let polled = std::mem::take(&mut x.polled);
+                            held.remove(&p);
+                            Some((rev, Some(polled)))
+                        } else {
+                            Some((x.revision, None))
+                        }
+                    }
+                }
+            };
             match (mine, held) {
                 (true, Some((rev, _))) => self.renew(h, p, rev).await?,
                 (true, None) => self.acquire(h, p).await?,
-                // Not ours any more: give it up once no poll under it is in flight.
-                (false, Some((_, 0))) => {
-                    inner.held.lock().expect("held lock").remove(&p);
-                    h.leases
-                        .delete(lease_key(p))
-                        .await
-                        .map_err(|e| format!("lease release: {e}"))?;
+                // Not ours any more and no poll under it in flight: give it up, naming the
+                // revision this node wrote (never another node's lease).
+                (false, Some((rev, Some(polled)))) => {
+                    self.hand_over(polled).await?;
+                    let _ = h
+                        .leases
+                        .delete_expect_revision(lease_key(p), Some(rev))
+                        .await;
                 }
-                (false, Some((rev, _))) => self.renew(h, p, rev).await?,
+                // Not ours, polls still running: kept until they end; no new ones start.
+                (false, Some((rev, None))) => self.renew(h, p, rev).await?,
                 (false, None) => {}
             }
         }
@@ -469,6 +552,16 @@ impl Cluster {
         match h.leases.create(lease_key(p), me.clone().into()).await {
             Ok(rev) => {
                 self.hold(p, rev, sent);
+                // Polls wait until this node has applied the stream as it is now that the
+                // lease is ours: the previous owner can publish nothing after this.
+                let last = h.stream.clone().info().await.map(|i| i.state.last_sequence);
+                if let Some(held) = self.inner.held.lock().expect("held lock").get_mut(&p) {
+                    held.ready_at = match last {
+                        Ok(last) => held.ready_at.max(last),
+                        // Not known: no polls until a renewal settles it.
+                        Err(_) => u64::MAX,
+                    };
+                }
                 Ok(())
             }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
@@ -494,183 +587,19 @@ impl Cluster {
         // A lease newly taken: polls wait until the stream as it is now is applied.
         let ready_at = self.inner.status.lock().expect("status lock").stream_seq;
         let mut held = self.inner.held.lock().expect("held lock");
-        let h = held.entry(p).or_insert(Held {
+        let h = held.entry(p).or_insert_with(|| Held {
             revision,
             valid_until,
             inflight: 0,
+            epoch: self.inner.epochs.fetch_add(1, Ordering::Relaxed),
+            releasing: false,
+            polled: Default::default(),
             ready_at,
         });
         h.revision = revision;
         h.valid_until = valid_until;
-    }
-
-    /// Apply every message of the stream in order, from the one after the last applied, until
-    /// `stop`. A broken consumer is made again from where it stopped.
-    async fn apply_loop(self, stream: stream::Stream, mut stop: watch::Receiver<bool>) {
-        loop {
-            let start = self.inner.store.applied_seq().unwrap_or(0) + 1;
-            let consumer = stream
-                .create_consumer(consumer::push::OrderedConfig {
-                    deliver_subject: self.inner.client.new_inbox(),
-                    filter_subject: format!("{SUBJECT_PREFIX}>"),
-                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                        start_sequence: start,
-                    },
-                    ..Default::default()
-                })
-                .await;
-            let mut messages = match consumer {
-                Ok(c) => match c.messages().await {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cluster: cannot read the stream");
-                        if sleep_or_stop(&mut stop).await {
-                            return;
-                        }
-                        continue;
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "cluster: cannot read the stream");
-                    if sleep_or_stop(&mut stop).await {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            loop {
-                let next = tokio::select! {
-                    n = messages.next() => n,
-                    _ = stop.wait_for(|s| *s) => return,
-                };
-                let msg = match next {
-                    Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "cluster: stream consumer failed; reading again");
-                        break;
-                    }
-                    None => break,
-                };
-                let Ok(info) = msg.info() else { continue };
-                let seq = info.stream_sequence;
-                if let Err(e) = self.apply_one(seq, &msg.payload).await {
-                    // The store refused: read again from the last applied value after a pause.
-                    tracing::error!(seq, error = %e, "cluster: cannot apply a value");
-                    if sleep_or_stop(&mut stop).await {
-                        return;
-                    }
-                    break;
-                }
-            }
+        if h.ready_at == u64::MAX {
+            h.ready_at = ready_at;
         }
-    }
-
-    async fn apply_one(&self, seq: u64, payload: &[u8]) -> Result<(), String> {
-        let result = match RefreshResult::from_bytes(payload) {
-            Ok(r) => r,
-            Err(e) => {
-                // A value this build cannot read (a newer node's format): record the sequence
-                // so the node moves on, and say so loudly.
-                tracing::error!(seq, error = %e, "cluster: skipping an unreadable value");
-                let store = self.inner.store.clone();
-                return tokio::task::spawn_blocking(move || store.skip_logged(seq))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string());
-            }
-        };
-        let store = self.inner.store.clone();
-        let source = result.source.clone();
-        let applied = tokio::task::spawn_blocking(move || {
-            let state = result.state.clone();
-            store
-                .apply_logged(result, seq)
-                .map(|c| c.map(|c| (state, c)))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-        if let Some((mut state, counts)) = applied {
-            state.items = counts.total;
-            (self.inner.on_applied)(&source, &state, &counts);
-        }
-        let mut s = self.inner.status.lock().expect("status lock");
-        s.applied_seq = s.applied_seq.max(seq);
-        s.lag = s.stream_seq.saturating_sub(s.applied_seq);
-        metrics::gauge!("feedloom_cluster_applied_seq").set(s.applied_seq as f64);
-        Ok(())
-    }
-}
-
-/// Pause a second; true when `stop` came first.
-async fn sleep_or_stop(stop: &mut watch::Receiver<bool>) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(Duration::from_secs(1)) => false,
-        _ = stop.wait_for(|s| *s) => true,
-    }
-}
-
-/// The subject of a source's values: its id in hex, since ids may hold `.`, which NATS reads
-/// as a token separator.
-fn subject_of(source: &str) -> String {
-    let mut s = String::with_capacity(SUBJECT_PREFIX.len() + source.len() * 2);
-    s.push_str(SUBJECT_PREFIX);
-    for b in source.as_bytes() {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
-fn lease_key(p: u16) -> String {
-    format!("p{p}")
-}
-
-/// Create or bind a key-value bucket whose keys expire `max_age` after their last write.
-/// (`create_key_value` of the client asks for account figures a 2.9 server does not give, so
-/// the bucket's stream is made here, as the client would make it.)
-async fn ensure_bucket(
-    js: &jetstream::Context,
-    bucket: &str,
-    max_age: Duration,
-    replicas: usize,
-) -> Result<kv::Store, String> {
-    if let Ok(s) = js.get_key_value(bucket).await {
-        return Ok(s);
-    }
-    let created = js
-        .create_stream(stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            max_age,
-            storage: stream::StorageType::File,
-            num_replicas: replicas.max(1),
-            allow_rollup: true,
-            deny_delete: true,
-            deny_purge: false,
-            allow_direct: true,
-            discard: stream::DiscardPolicy::New,
-            ..Default::default()
-        })
-        .await;
-    if let Err(e) = created {
-        // Another node may have made it in the meantime; binding below tells.
-        tracing::debug!(bucket, error = %e, "cluster: creating a bucket");
-    }
-    js.get_key_value(bucket)
-        .await
-        .map_err(|e| format!("bucket {bucket}: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_are_one_token() {
-        assert_eq!(subject_of("a.b"), "feedloom.r.612e62");
-        assert!(!subject_of("人民网-sn")
-            .trim_start_matches(SUBJECT_PREFIX)
-            .contains('.'));
     }
 }

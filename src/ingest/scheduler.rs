@@ -15,10 +15,6 @@ use super::state::Ingest;
 use crate::ingest::refresh::{self, RefreshReport};
 use crate::model::SourceStatus;
 
-/// How soon a due source this node may not poll (a cluster node without its lease) is looked
-/// at again.
-pub const NOT_OWNED_RECHECK: Duration = Duration::from_secs(1);
-
 /// How long shutdown waits for in-flight refreshes before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -103,13 +99,17 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                 continue;
             };
             let prev = state.source_state(&src);
-            let Some(permit) = (state.ownership)(&id) else {
+            let permit = match (state.ownership)(&id) {
+                Ok(permit) => permit,
                 // Another cluster node polls it (or this one holds no lease yet): look again
-                // when it is next due by the state its owner published, or shortly.
-                let soon = now + chrono::Duration::from_std(NOT_OWNED_RECHECK).unwrap_or_default();
-                let again = prev.next_poll.filter(|t| *t > soon).unwrap_or(soon);
-                set_due(&mut due, &mut queue, &id, again);
-                continue;
+                // when it is next due by the state its owner published, or when ownership
+                // may have changed.
+                Err(retry) => {
+                    let soon = now + chrono::Duration::from_std(retry).unwrap_or_default();
+                    let again = prev.next_poll.filter(|t| *t > soon).unwrap_or(soon);
+                    set_due(&mut due, &mut queue, &id, again);
+                    continue;
+                }
             };
             // The state may say later than the queue: a cluster node that just took the source
             // over continues at the next poll time its previous owner published.

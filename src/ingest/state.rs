@@ -2,6 +2,7 @@
 //! upkeep work with, made by the wiring (`app`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -18,13 +19,14 @@ pub type ChannelsChanged = Arc<dyn Fn(&[String]) + Send + Sync>;
 /// Held while a source is polled; dropping it says the poll is over.
 pub type PollPermit = Box<dyn Send>;
 
-/// Whether this process may poll a source now, and a permit while it does. One node may
-/// always; a cluster node only while it holds the lease of the source's partition.
-pub type Ownership = Arc<dyn Fn(&str) -> Option<PollPermit> + Send + Sync>;
+/// Whether this process may poll a source now: a permit held while it does, or how soon to ask
+/// again. One node may always; a cluster node only while it holds the lease of the source's
+/// partition.
+pub type Ownership = Arc<dyn Fn(&str) -> Result<PollPermit, Duration> + Send + Sync>;
 
 /// The ownership of a process that is alone: every source, always.
 pub fn own_everything() -> Ownership {
-    Arc::new(|_| Some(Box::new(())))
+    Arc::new(|_| Ok(Box::new(())))
 }
 
 /// What the write path needs, as narrow handles: the live config, the store, the one HTTP
@@ -109,13 +111,17 @@ impl Ingest {
                 Err(e) => tracing::error!(source = %src.id, error = %e, "retention sweep failed"),
             }
         }
-        loop {
-            match self.store.expire_tombstones(now, 1000) {
-                Ok(1000) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "tombstone sweep failed");
-                    break;
+        // The tombstone sweep also goes by the local clock: in a cluster, expired tombstones
+        // stay (they no longer count when applying; they only take space).
+        if !replicated {
+            loop {
+                match self.store.expire_tombstones(now, 1000) {
+                    Ok(1000) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "tombstone sweep failed");
+                        break;
+                    }
                 }
             }
         }

@@ -27,6 +27,11 @@ impl SourceBoard {
         starting_state(configured_url, stored)
     }
 
+    /// The state held for `id`, as it is (no configured URL to compare with).
+    pub fn get(&self, id: &str) -> Option<SourceState> {
+        self.states.lock().expect("board lock").get(id).cloned()
+    }
+
     pub fn set(&self, id: &str, state: SourceState) {
         self.states
             .lock()

@@ -13,6 +13,7 @@ use warp::Filter;
 
 use super::state::ServeState;
 use crate::config::ChannelConfig;
+use crate::model::cluster::ClusterStatus;
 use crate::serve::cache::Rendered;
 use crate::serve::pages::{self, ChannelCard, SourceRow};
 use crate::serve::render::Format;
@@ -381,6 +382,12 @@ async fn healthz(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError>
                 "degraded: cluster unreachable: {}\n",
                 c.problem.as_deref().unwrap_or("unknown")
             ),
+        )),
+        Some(ClusterStatus {
+            problem: Some(p), ..
+        }) => Ok(text(
+            "text/plain; charset=utf-8",
+            format!("degraded: cluster: {p}\n"),
         )),
         _ => Ok(text("text/plain; charset=utf-8", "ok\n")),
     }

@@ -88,12 +88,28 @@ impl Store {
         self.apply_at(result, Some(seq)).map(Some)
     }
 
-    /// Record that the log's value at `seq` was passed over (unreadable by this build).
-    pub fn skip_logged(&self, seq: u64) -> Result<(), StoreError> {
-        if seq > self.applied_seq()? {
-            self.tree.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..])?;
+    /// Remove the articles this store holds exactly as they are (`same_content`) from a
+    /// document about to be published: applying them would change nothing. An article whose
+    /// URL another entry of the document shares stays, since which of them is first decides
+    /// what the apply does with the other.
+    pub fn drop_unchanged(&self, articles: &mut Vec<Article>) {
+        let mut urls: HashMap<&str, usize> = HashMap::new();
+        for a in articles.iter() {
+            if let Some(u) = &a.url {
+                *urls.entry(u.as_str()).or_default() += 1;
+            }
         }
-        Ok(())
+        let keep: Vec<bool> = articles
+            .iter()
+            .map(|a| {
+                if a.url.as_deref().is_some_and(|u| urls[u] > 1) {
+                    return true;
+                }
+                !matches!(self.article(&a.id), Ok(Some(old)) if same_content(&old, a))
+            })
+            .collect();
+        let mut keep = keep.into_iter();
+        articles.retain(|_| keep.next().unwrap_or(true));
     }
 
     fn apply_at(
