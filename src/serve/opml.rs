@@ -49,25 +49,27 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
+/// Two channels for tests of export and of import of what export gives.
+#[cfg(test)]
+pub(crate) fn sample_channels() -> Vec<(String, String, Option<String>)> {
+    vec![
+        (
+            "mixed".into(),
+            "Mixed <sources> & \"friends\"".into(),
+            Some("An RSS, an Atom and a JSON Feed source merged.".into()),
+        ),
+        ("shaanxi".into(), "陕西新闻".into(), None),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn channels() -> Vec<(String, String, Option<String>)> {
-        vec![
-            (
-                "mixed".into(),
-                "Mixed <sources> & \"friends\"".into(),
-                Some("An RSS, an Atom and a JSON Feed source merged.".into()),
-            ),
-            ("shaanxi".into(), "陕西新闻".into(), None),
-        ]
-    }
-
     #[test]
     fn export_is_deterministic_opml() {
-        let out = export(&channels(), "http://127.0.0.1:8080/");
-        assert_eq!(out, export(&channels(), "http://127.0.0.1:8080"));
+        let out = export(&sample_channels(), "http://127.0.0.1:8080/");
+        assert_eq!(out, export(&sample_channels(), "http://127.0.0.1:8080"));
         assert!(
             out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">")
         );

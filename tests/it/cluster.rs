@@ -420,20 +420,27 @@ fn put_feeds(origin: &Origin, sources: usize, items: usize) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_share_the_polling_and_serve_the_same_bytes() {
-    const SOURCES: usize = 40;
+/// A NATS cluster, an origin with `sources` feeds of `items` items, and running nodes `ids`.
+async fn cluster_of(
+    ids: &[&str],
+    sources: usize,
+    items: usize,
+) -> (NatsCluster, Origin, Vec<Node>) {
     let nats = NatsCluster::start().await;
     let origin = Origin::start().await;
-    put_feeds(&origin, SOURCES, 3);
-    let sources = sources_toml(&origin, SOURCES);
-    let mut nodes: Vec<Node> = ["a", "b", "c"]
-        .iter()
-        .map(|id| Node::new(id, &nats, &sources))
-        .collect();
+    put_feeds(&origin, sources, items);
+    let toml = sources_toml(&origin, sources);
+    let mut nodes: Vec<Node> = ids.iter().map(|id| Node::new(id, &nats, &toml)).collect();
     for n in &mut nodes {
         n.start().await;
     }
+    (nats, origin, nodes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_the_polling_and_serve_the_same_bytes() {
+    const SOURCES: usize = 40;
+    let (_nats, origin, mut nodes) = cluster_of(&["a", "b", "c"], SOURCES, 3).await;
     let all: Vec<&Node> = nodes.iter().collect();
     wait_until(
         Duration::from_secs(40),
@@ -526,17 +533,7 @@ async fn three_nodes_share_the_polling_and_serve_the_same_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_fails_over_and_nodes_rebuild_from_the_stream() {
     const SOURCES: usize = 20;
-    let nats = NatsCluster::start().await;
-    let origin = Origin::start().await;
-    put_feeds(&origin, SOURCES, 2);
-    let sources = sources_toml(&origin, SOURCES);
-    let mut nodes: Vec<Node> = ["a", "b", "c"]
-        .iter()
-        .map(|id| Node::new(id, &nats, &sources))
-        .collect();
-    for n in &mut nodes {
-        n.start().await;
-    }
+    let (nats, origin, mut nodes) = cluster_of(&["a", "b", "c"], SOURCES, 2).await;
     {
         let all: Vec<&Node> = nodes.iter().collect();
         wait_until(Duration::from_secs(40), "2 items of every source", || {
@@ -571,7 +568,7 @@ async fn a_killed_node_fails_over_and_nodes_rebuild_from_the_stream() {
         assert_identical(&all, SOURCES).await;
     }
     // A fourth node with an empty store rebuilds from the stream.
-    let mut d = Node::new("d", &nats, &sources);
+    let mut d = Node::new("d", &nats, &sources_toml(&origin, SOURCES));
     d.start().await;
     {
         let all: Vec<&Node> = nodes.iter().chain([&d]).collect();
@@ -587,17 +584,7 @@ async fn a_killed_node_fails_over_and_nodes_rebuild_from_the_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
     const SOURCES: usize = 10;
-    let mut nats = NatsCluster::start().await;
-    let origin = Origin::start().await;
-    put_feeds(&origin, SOURCES, 2);
-    let sources = sources_toml(&origin, SOURCES);
-    let mut nodes: Vec<Node> = ["a", "b"]
-        .iter()
-        .map(|id| Node::new(id, &nats, &sources))
-        .collect();
-    for n in &mut nodes {
-        n.start().await;
-    }
+    let (mut nats, origin, mut nodes) = cluster_of(&["a", "b"], SOURCES, 2).await;
     let all: Vec<&Node> = nodes.iter().collect();
     wait_until(Duration::from_secs(40), "2 items of every source", || {
         all_items(&all, SOURCES, 2)

@@ -597,20 +597,12 @@ mod tests {
         );
     }
 
-    fn channels() -> Vec<(String, String, Option<String>)> {
-        vec![
-            (
-                "mixed".into(),
-                "Mixed <sources> & \"friends\"".into(),
-                Some("An RSS, an Atom and a JSON Feed source merged.".into()),
-            ),
-            ("shaanxi".into(), "陕西新闻".into(), None),
-        ]
-    }
-
     #[test]
     fn round_trip() {
-        let out = export(&channels(), "https://feeds.example.com");
+        let out = export(
+            &crate::serve::opml::sample_channels(),
+            "https://feeds.example.com",
+        );
         let toml = import(&out).unwrap();
         let c = parse_config(&toml);
         assert_eq!(c.sources.len(), 2, "{toml}");
