@@ -15,7 +15,7 @@ the origin's access log (time, path, User-Agent `…; node a)`) and the nodes' /
   (messages/s), and the lateness of the sources it takes over meanwhile.
 
 Figures, not verdicts. See bench/README.md. Environment: SOURCES (30000), NODES (3, at most 3),
-INTERVAL (60), ITEMS (3), LEASE (15, seconds), WARMUP (2 x INTERVAL + 10 s: from the start of the
+INTERVAL (60), ITEMS (3), LEASE (15, seconds), WARMUP (3 x INTERVAL + 10 s: from the start of the
 last node to the measured window), MEASURE (2 x INTERVAL), BASELINE (1), BASE_SOURCES (SOURCES /
 NODES), LATE_TOL (1.0 s), WRK_DURATION (10), CONNS (64), THREADS (2), PER_CHANNEL (10),
 CONCURRENCY (16), PER_HOST (16), FAILOVER (1), CATCHUP (1), CATCHUP_TIMEOUT (900), FEEDLOOM
@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,7 +45,7 @@ NODES = env_int("NODES", 3)
 INTERVAL = env_int("INTERVAL", 60)
 ITEMS = env_int("ITEMS", 3)
 LEASE = env_int("LEASE", 15)
-WARMUP = env_int("WARMUP", 2 * INTERVAL + 10)
+WARMUP = env_int("WARMUP", 3 * INTERVAL + 10)
 MEASURE = env_int("MEASURE", 2 * INTERVAL)
 BASELINE = os.environ.get("BASELINE", "1") == "1"
 BASE_SOURCES = env_int("BASE_SOURCES", SOURCES // max(NODES, 1))
@@ -457,6 +458,7 @@ per_host = {PER_HOST}
         B.stop(bp, timeout=30)
         a = analyse(plog.settle(), paths[:BASE_SOURCES], t_from, t_to)
         a.update(cpu=cpu, hwm=hwm, busy=busy, sources=BASE_SOURCES)
+        results["baseline_warm"] = analyse(plog.polls, paths[:BASE_SOURCES], t0, t_from)
         results["baseline"] = a
         blv, bmsg = log_summary(os.path.join(bdir, "feedloom.log"))
         results["baseline_log"] = (blv, bmsg)
@@ -473,6 +475,16 @@ per_host = {PER_HOST}
         n.start()
     health = {n.id: n.wait_healthy() for n in nodes}
     t_last = max(n.t_start for n in nodes)
+    rss_samples = []  # (seconds from the last node's start, {node: VmRSS MB})
+    live = list(nodes)
+    stop_sampler = threading.Event()
+
+    def sampler():
+        while not stop_sampler.is_set():
+            rss_samples.append((time.time() - t_last, {n.id: B.proc_status(n.p.pid, "VmRSS")
+                                                        for n in list(live) if n.alive()}))
+            stop_sampler.wait(5.0)
+    threading.Thread(target=sampler, daemon=True).start()
 
     def settled():
         sts = [n.status() for n in nodes]
@@ -505,6 +517,7 @@ per_host = {PER_HOST}
     steady_status = {n.id: n.status() for n in nodes}
     polls = plog.settle()
     steady = analyse(polls, paths, t_from, t_to)
+    warm = analyse(polls, paths, t_last, t_from)
     first_poll = {}
     for t, st, path, node in polls:
         if path not in first_poll:
@@ -566,7 +579,7 @@ per_host = {PER_HOST}
         sts = [n.status() for n in nodes]
         return (all(s and s.get("lag") == 0 for s in sts)
                 and len({s["applied_seq"] for s in sts}) == 1 and stream_state().get("last_seq") == sts[0]["applied_seq"])
-    B.wait_until(converged, 4 * LEASE + 120, 0.5, "every node applied the wave")
+    B.wait_until(converged, 4 * LEASE + 600, 0.5, "every node applied the wave")
     t_wave_applied = time.time() - t_regen
     seq_wave1 = stream_state().get("last_seq", 0)
     B.log(f"wave: {seq_wave1 - seq_wave0} messages; every source polled {t_wave_polled:.0f}s, "
@@ -633,6 +646,7 @@ per_host = {PER_HOST}
         d = Node(NODES, wd, common, env)
         plog.settle()
         d.start()
+        live.append(d)
         t0 = d.t_start
         t_health = d.wait_healthy()
         samples = []
@@ -665,6 +679,22 @@ per_host = {PER_HOST}
         sleep_until(min(t_end, time.time() + 2 * INTERVAL + 10))
         polls = plog.settle()
         join = analyse(polls, paths, t0, min(t_end, time.time()))
+        # Which of the late sources are the new node's share (polled by it after the late gap)?
+        bp = by_path(polls, min(t_end, time.time()))
+        late_d, late_other, lat_d, lat_other = 0, 0, [], []
+        for path in paths:
+            ps = bp.get(path, [])
+            worst, who = None, None
+            for x, y in zip(ps, ps[1:]):
+                if y[0] >= t0 and y[0] - x[0] - INTERVAL > LATE_TOL and (worst is None or y[0] - x[0] > worst):
+                    worst, who = y[0] - x[0], y[1]
+            if worst is not None:
+                if who == d.id:
+                    late_d += 1
+                    lat_d.append(worst - INTERVAL)
+                else:
+                    late_other += 1
+                    lat_other.append(worst - INTERVAL)
         cluster_sts = {n.id: n.status() for n in nodes_alive + [d]}
         # Same bytes and ETag on every node?
         same = True
@@ -675,10 +705,12 @@ per_host = {PER_HOST}
         ss2 = stream_state()
         cu = {"node": d.id, "target": target_seq, "t_health": t_health, "t_caught": t_caught, "t_lag0": t_lag0,
               "rate": target_seq / t_caught if t_caught else float("nan"), "mid_rate": mid_rate, "hwm": hwm_d,
-              "cpu": cpu_d, "join": join, "same": same, "status": cluster_sts,
+              "cpu": cpu_d, "join": join, "late_d": late_d, "late_other": late_other,
+              "lat_d": max(lat_d) if lat_d else float("nan"), "lat_other": max(lat_other) if lat_other else float("nan"), "same": same, "status": cluster_sts,
               "bytes": ss2.get("bytes"), "messages": ss2.get("messages")}
         nodes_alive = nodes_alive + [d]
     hwm_end = {n.id: B.proc_status(n.p.pid, "VmHWM") for n in nodes_alive if n.alive()}
+    stop_sampler.set()
     nats_hwm = [B.proc_status(p.pid, "VmHWM") for p in nats_procs]
 
     # --- report ---------------------------------------------------------------------------------
@@ -713,6 +745,9 @@ per_host = {PER_HOST}
         k = steady["per_node"].get(n.id, 0)
         rows.append([f"  node {n.id}", (steady_status.get(n.id) or {}).get("sources_owned", "-"), k / MEASURE,
                      "-", "-", B.ratio(k / MEASURE, base["rate"]) if base else "-", "-", "-", "-", "-", "-", "-"])
+    if base:
+        rows.append(row(f"warm-up: one node, first {WARMUP}s", BASE_SOURCES, results["baseline_warm"]))
+    rows.append(row(f"warm-up: cluster, first {WARMUP}s", SOURCES, warm))
     B.table(f"polls in the steady window (ideal {ideal:.0f}/s for {SOURCES}; goal: total = 3x one node, every "
             f"source on time, lateness p99 < 1 s)",
             ["run", "sources", "polls/s", "ideal/s", "/ideal", "/one node", "late p50 s", "late p99 s",
@@ -721,6 +756,9 @@ per_host = {PER_HOST}
           f"(cluster) / {base['gaps'] if base else '-'} (one node); 'early polls' = gap < 0.9 x interval; "
           f"'multi-node' = sources polled by more than one node in the window; sources never polled in the "
           f"window: {steady['never']}, still waiting at its end: {steady['open_late']}")
+    print("warm-up rows: the same figures from the start to the window (first polls are spread over up to an "
+          "interval by design, so the first gap can be up to that; a source polled off its slot moves to the "
+          "slot, up to an interval later, once)")
     print("origin requests per 10 s from the last node's start: "
           + " ".join(str(per10.get(i, 0)) for i in range(-1, max(per10) + 1 if per10 else 0)))
 
@@ -740,6 +778,9 @@ per_host = {PER_HOST}
     print("VmHWM at the end of the run, MB: " + ", ".join(f"{k} {v:.0f}" for k, v in hwm_end.items() if v)
           + "; after the wave: " + ", ".join(f"{k} {v:.0f}" for k, v in hwm_wave.items() if v)
           + "; nats-servers: " + ", ".join(f"{v:.0f}" for v in nats_hwm if v))
+
+    print("VmRSS every 30 s from the last node's start, MB: " + " ".join(
+        f"{t:.0f}s:" + "/".join(f"{k}{v:.0f}" for k, v in m.items() if v) for t, m in rss_samples[::6]))
 
     idle = serve[0]["rps"]
     B.table(f"serve throughput of node a while it applies the others' messages (wrk -t{THREADS} -c{CONNS} "
@@ -779,12 +820,16 @@ per_host = {PER_HOST}
                  ["rate between 10% and 90% applied, messages/s", f1(cu["mid_rate"])],
                  ["exec -> its /api/cluster says lag 0, s", f1(cu["t_lag0"])],
                  ["its VmHWM after the catch-up, MB", f1(cu["hwm"])],
-                 ["its CPU seconds for the catch-up", f1(cu["cpu"])],
+                 ["its CPU seconds for the catch-up (ms per message)",
+                  f"{f1(cu['cpu'])} ({B.fmt(cu['cpu'] * 1000 / max(1, cu['target']), 2)})"],
                  ["stream at the end: messages / MB", f"{cu['messages']} / {B.fmt((cu['bytes'] or 0) / 1e6, 1)}"],
                  ["same ETag and bytes on every node for 3 channels afterwards", "yes" if cu["same"] else "NO"],
                  ["from its start to an interval after it caught up: sources late", f"{j['late_sources']}/{SOURCES}"],
                  ["  lateness p99 / max, s", f"{f3(pct(j['lateness'], 0.99))} / "
                   f"{f3(max(j['lateness']) if j['lateness'] else float('nan'))}"],
+                 [f"  of them: its share (polled by {cu['node']} after the late gap) / others / other (open)",
+                  f"{cu['late_d']} / {cu['late_other']} / {j['late_sources'] - cu['late_d'] - cu['late_other']}"],
+                 ["  max lateness: its share / others, s", f"{f1(cu['lat_d'])} / {f1(cu['lat_other'])}"],
                  ["  polls/s in that time", f1(j["rate"])]])
         rows = []
         for k, s in cu["status"].items():
