@@ -108,7 +108,13 @@ impl Parts {
         })
     }
 
-    fn finish(self, serve: Arc<ServeState>, sink: Sink, ownership: Ownership) -> Arc<AppState> {
+    fn finish(
+        self,
+        serve: Arc<ServeState>,
+        sink: Sink,
+        ownership: Ownership,
+        takeover_slack: Option<std::time::Duration>,
+    ) -> Arc<AppState> {
         let changed = {
             let serve = serve.clone();
             Arc::new(move |channels: &[String]| serve.invalidate(channels))
@@ -121,6 +127,7 @@ impl Parts {
             sink,
             ownership,
             changed,
+            takeover_slack,
         });
         Arc::new(AppState {
             config: self.config,
@@ -139,7 +146,7 @@ impl AppState {
     pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
         let parts = Parts::open(config)?;
         let serve = parts.serve(None);
-        Ok(parts.finish(serve, Sink::Local, own_everything()))
+        Ok(parts.finish(serve, Sink::Local, own_everything(), None))
     }
 
     /// The same for a cluster node: results go to the replicated log, polls need a lease, and
@@ -192,7 +199,10 @@ impl AppState {
                     .map(|p| Box::new(p) as PollPermit)
             })
         };
-        let state = parts.finish(serve, sink, ownership);
+        // Half a lease: a source this node simply polls late is overdue by less; one taken over
+        // from a dead node is overdue by at least the lease it took to expire.
+        let slack = parts.config.load().cluster.as_ref().map(|c| c.lease / 2);
+        let state = parts.finish(serve, sink, ownership, slack);
         *state.cluster.lock().expect("cluster lock") = Some(task);
         Ok(state)
     }

@@ -117,6 +117,8 @@ struct Inner {
     epochs: AtomicU64,
     /// Why the applier is stuck, when it is (shown as the cluster's problem).
     apply_problem: Mutex<Option<String>>,
+    /// The stream's last sequence at this node's first round: it joins once it has applied it.
+    join_at: Mutex<Option<u64>>,
 }
 
 /// A running cluster node: cheap to clone.
@@ -191,6 +193,7 @@ impl Cluster {
             board,
             epochs: AtomicU64::new(0),
             apply_problem: Mutex::new(None),
+            join_at: Mutex::new(None),
         });
         let cluster = Cluster { inner };
         let task = tokio::spawn(cluster.clone().run(stop));
@@ -318,7 +321,8 @@ impl Cluster {
                 _ = stop.wait_for(|s| *s) => break,
             };
             match round {
-                Ok(()) => self.set_problem(None),
+                // The round itself said how things stand (reachable; joined or catching up).
+                Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster: membership or lease round failed");
                     self.set_problem(Some(e));
@@ -415,6 +419,26 @@ impl Cluster {
         let inner = &self.inner;
         let me = inner.cfg.node.clone();
         let cfg = inner.config.load_full();
+        let stream_seq = h
+            .stream
+            .clone()
+            .info()
+            .await
+            .map(|i| i.state.last_sequence)
+            .map_err(|e| format!("stream info: {e}"))?;
+        {
+            let mut s = inner.status.lock().expect("status lock");
+            s.stream_seq = s.stream_seq.max(stream_seq);
+        }
+        // A node joins (announces itself, and so takes partitions) only once it has applied the
+        // stream as it was when it started: a new or far-behind node would otherwise take its
+        // share and poll none of it until caught up.
+        let applied_now = inner.store.applied_seq().unwrap_or(0);
+        let joined = {
+            let mut join_at = inner.join_at.lock().expect("join lock");
+            let target = *join_at.get_or_insert(stream_seq);
+            applied_now >= target
+        };
         let (partitions_owned, sources_owned) = self.owned_counts(&cfg);
         let applied = inner.store.applied_seq().unwrap_or(0);
         let record = Member {
@@ -426,10 +450,12 @@ impl Cluster {
             config_digest: cfg.digest.clone(),
         };
         let bytes = serde_json::to_vec(&record).expect("member record serializes");
-        h.members
-            .put(&me, bytes.into())
-            .await
-            .map_err(|e| format!("membership: {e}"))?;
+        if joined {
+            h.members
+                .put(&me, bytes.into())
+                .await
+                .map_err(|e| format!("membership: {e}"))?;
+        }
         let mut members = Vec::new();
         let mut keys = h
             .members
@@ -444,25 +470,16 @@ impl Cluster {
                 }
             }
         }
-        if !members.iter().any(|m| m.id == me) {
+        if joined && !members.iter().any(|m| m.id == me) {
             members.push(record);
         }
         members.sort_by(|a, b| a.id.cmp(&b.id));
         let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
-        let stream_seq = h
-            .stream
-            .clone()
-            .info()
-            .await
-            .map(|i| i.state.last_sequence)
-            .map_err(|e| format!("stream info: {e}"))?;
-        {
-            let mut s = inner.status.lock().expect("status lock");
-            s.stream_seq = s.stream_seq.max(stream_seq);
-        }
 
+        // One failed lease call does not end the round: the other partitions are still renewed.
+        let mut first_error: Option<String> = None;
         for p in 0..partition::PARTITIONS {
-            let mine = partition::owner(p, &ids) == Some(me.as_str());
+            let mine = joined && partition::owner(p, &ids) == Some(me.as_str());
             // Read and marked in one critical section: no poll can start between the check
             // that none is in flight and the release.
             let held = {
@@ -482,21 +499,27 @@ impl Cluster {
                     }
                 }
             };
-            match (mine, held) {
-                (true, Some((rev, _))) => self.renew(h, p, rev).await?,
-                (true, None) => self.acquire(h, p).await?,
+            let outcome = match (mine, held) {
+                (true, Some((rev, _))) => self.renew(h, p, rev).await,
+                (true, None) => self.acquire(h, p).await,
                 // Not ours any more and no poll under it in flight: give it up, naming the
                 // revision this node wrote (never another node's lease).
-                (false, Some((rev, Some(polled)))) => {
-                    self.hand_over(polled).await?;
-                    let _ = h
-                        .leases
-                        .delete_expect_revision(lease_key(p), Some(rev))
-                        .await;
-                }
+                (false, Some((rev, Some(polled)))) => match self.hand_over(polled).await {
+                    Ok(()) => {
+                        let _ = h
+                            .leases
+                            .delete_expect_revision(lease_key(p), Some(rev))
+                            .await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
                 // Not ours, polls still running: kept until they end; no new ones start.
-                (false, Some((rev, None))) => self.renew(h, p, rev).await?,
-                (false, None) => {}
+                (false, Some((rev, None))) => self.renew(h, p, rev).await,
+                (false, None) => Ok(()),
+            };
+            if let Err(e) = outcome {
+                first_error.get_or_insert(e);
             }
         }
         let (partitions_owned, sources_owned) = self.owned_counts(&cfg);
@@ -512,7 +535,18 @@ impl Cluster {
         metrics::gauge!("feedloom_cluster_partitions_owned").set(partitions_owned as f64);
         metrics::gauge!("feedloom_cluster_sources_owned").set(sources_owned as f64);
         metrics::gauge!("feedloom_cluster_lag").set(s.lag as f64);
-        Ok(())
+        s.reachable = true;
+        s.problem = (!joined).then(|| {
+            format!(
+                "catching up before joining: applied {} of {}",
+                s.applied_seq,
+                inner.join_at.lock().expect("join lock").unwrap_or(0)
+            )
+        });
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     fn owned_counts(&self, cfg: &Config) -> (usize, usize) {

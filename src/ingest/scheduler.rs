@@ -49,6 +49,8 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut queue: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
     let mut running: HashSet<String> = HashSet::new();
+    // Sources put off to their slot once after a take-over (see `Ingest::takeover_slack`).
+    let mut deferred: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<RefreshReport> = JoinSet::new();
     let mut task_sources: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut synced: Option<Arc<crate::config::Config>> = None;
@@ -118,6 +120,22 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                 set_due(&mut due, &mut queue, &id, next);
                 continue;
             }
+            if let (Some(slack), Some(next)) = (state.takeover_slack, prev.next_poll) {
+                let overdue = (now - next).to_std().unwrap_or_default();
+                if overdue > slack && deferred.insert(id.clone()) {
+                    drop(permit);
+                    let ahead = refresh::slot_ahead(&id, src.interval.as_secs_f64(), now);
+                    let wait = src.interval.mul_f64(ahead);
+                    set_due(
+                        &mut due,
+                        &mut queue,
+                        &id,
+                        now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    );
+                    continue;
+                }
+            }
+            deferred.remove(&id);
             running.insert(id.clone());
             let st = state.clone();
             let handle = tasks.spawn(async move {

@@ -40,6 +40,11 @@ pub struct Ingest {
     pub sink: Sink,
     pub ownership: Ownership,
     pub changed: ChannelsChanged,
+    /// Cluster mode: a source found overdue by more than this when this node gets its permit
+    /// was most likely taken over from a node that died, whose last polls (304s publish
+    /// nothing) this node cannot know; it is polled at its next slot instead of at once, so
+    /// the origin never sees it sooner than an interval after the dead node's last poll.
+    pub takeover_slack: Option<Duration>,
 }
 
 impl Ingest {
