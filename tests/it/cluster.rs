@@ -420,6 +420,18 @@ fn put_feeds(origin: &Origin, sources: usize, items: usize) {
     }
 }
 
+/// Wait until every node has `items` items of every source and the nodes have converged, then
+/// check that they serve the same bytes.
+async fn settle(all: &[&Node], sources: usize, items: usize, within: Duration) {
+    let what = format!("{items} items of every source on every node");
+    wait_until(within, &what, || all_items(all, sources, items)).await;
+    wait_until(Duration::from_secs(30), "nodes converged", || {
+        converged(all)
+    })
+    .await;
+    assert_identical(all, sources).await;
+}
+
 /// A NATS cluster, an origin with `sources` feeds of `items` items, and running nodes `ids`.
 async fn cluster_of(
     ids: &[&str],
@@ -453,17 +465,7 @@ async fn three_nodes_share_the_polling_and_serve_the_same_bytes() {
     .await;
     // New items everywhere; every node serves them, the same bytes.
     put_feeds(&origin, SOURCES, 5);
-    wait_until(
-        Duration::from_secs(40),
-        "5 items of every source on every node",
-        || all_items(&all, SOURCES, 5),
-    )
-    .await;
-    wait_until(Duration::from_secs(20), "nodes converged", || {
-        converged(&all)
-    })
-    .await;
-    assert_identical(&all, SOURCES).await;
+    settle(&all, SOURCES, 5, Duration::from_secs(40)).await;
     drop(all);
 
     // A clean stop (SIGTERM) of c hands its partitions over at once, with the latest states.
@@ -593,12 +595,24 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
     // One of three servers killed: the stream keeps its quorum; nothing is lost.
     nats.servers[0].kill();
     put_feeds(&origin, SOURCES, 3);
-    wait_until(
-        Duration::from_secs(40),
-        "3 items with one server down",
-        || all_items(&all, SOURCES, 3),
-    )
-    .await;
+    // Generous: when the killed server led the stream, a new leader is elected and the nodes'
+    // clients and consumers move over before anything is stored again; what counts is that
+    // nothing is lost. Seen to take over 40 s on this 2-core machine now and then.
+    let start = Instant::now();
+    while !all_items(&all, SOURCES, 3).await {
+        if start.elapsed() > Duration::from_secs(90) {
+            for n in &all {
+                eprintln!(
+                    "--- node {}: {}\n{}",
+                    n.id,
+                    n.cluster().await,
+                    n.daemon.as_ref().unwrap().log()
+                );
+            }
+            panic!("not within 90 s: 3 items with one server down");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // All three down: feeds still served, /healthz names the problem.
     for s in &mut nats.servers {
         s.kill();
@@ -628,17 +642,7 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
         s.start();
     }
     nats.wait_listening().await;
-    wait_until(
-        Duration::from_secs(60),
-        "4 items after NATS came back",
-        || all_items(&all, SOURCES, 4),
-    )
-    .await;
-    wait_until(Duration::from_secs(30), "nodes converged", || {
-        converged(&all)
-    })
-    .await;
-    assert_identical(&all, SOURCES).await;
+    settle(&all, SOURCES, 4, Duration::from_secs(60)).await;
     drop(all);
     for n in &mut nodes {
         n.kill();
