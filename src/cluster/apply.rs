@@ -47,8 +47,22 @@ impl Cluster {
                 }
             };
             loop {
+                // A watchdog: the consumer can go quiet for good after the server hosting it
+                // dies. Quiet while the stream has values this node lacks means broken: read
+                // again from the last applied value.
                 let next = tokio::select! {
-                    n = messages.next() => n,
+                    n = tokio::time::timeout(Duration::from_secs(5), messages.next()) => match n {
+                        Ok(n) => n,
+                        Err(_) => {
+                            let s = self.inner.status.lock().expect("status lock").clone();
+                            if s.stream_seq > s.applied_seq {
+                                tracing::warn!(applied = s.applied_seq, stream = s.stream_seq,
+                                    "cluster: the stream consumer went quiet behind the stream; reading again");
+                                break;
+                            }
+                            continue;
+                        }
+                    },
                     _ = stop.wait_for(|s| *s) => return,
                 };
                 let msg = match next {

@@ -100,6 +100,8 @@ struct Held {
 struct Handles {
     stream: stream::Stream,
     members: kv::Store,
+    /// The members bucket's own stream, to list its keys with a plain request.
+    members_stream: stream::Stream,
     leases: kv::Store,
 }
 
@@ -406,9 +408,14 @@ impl Cluster {
         let lease = self.inner.cfg.lease;
         let members = ensure_bucket(js, MEMBERS, lease, replicas).await?;
         let leases = ensure_bucket(js, LEASES, lease, replicas).await?;
+        let members_stream = js
+            .get_stream(format!("KV_{MEMBERS}"))
+            .await
+            .map_err(|e| format!("bucket {MEMBERS}: {e}"))?;
         Ok(Handles {
             stream,
             members,
+            members_stream,
             leases,
         })
     }
@@ -457,13 +464,23 @@ impl Cluster {
                 .map_err(|e| format!("membership: {e}"))?;
         }
         let mut members = Vec::new();
-        let mut keys = h
-            .members
-            .keys()
+        // The keys from the bucket stream's subjects (a plain request), not `keys()`: that
+        // makes a consumer, which can stay broken for minutes after the server hosting it
+        // dies (seen in the one-server-down test).
+        let prefix = format!("$KV.{MEMBERS}.");
+        let mut subjects = h
+            .members_stream
+            .info_with_subjects(format!("{prefix}>"))
             .await
             .map_err(|e| format!("membership: {e}"))?;
-        while let Some(k) = keys.next().await {
-            let k = k.map_err(|e| format!("membership: {e}"))?;
+        let mut keys = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|e| format!("membership: {e}"))?;
+            if let Some(k) = subject.strip_prefix(&prefix) {
+                keys.push(k.to_string());
+            }
+        }
+        for k in keys {
             if let Ok(Some(v)) = h.members.get(&k).await {
                 if let Ok(m) = serde_json::from_slice::<Member>(&v) {
                     members.push(m);
