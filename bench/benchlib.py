@@ -133,12 +133,14 @@ def wait_http(url, timeout=30, status=200, what=None):
     return wait_until(lambda: http(url, timeout=2)[0] == status, timeout, what=what or url)
 
 
-def nginx(name, prefix, port, server_block, workers=1, access_log=None):
-    """Start nginx (master + `workers` workers) with one server on 127.0.0.1:port."""
+def nginx(name, prefix, port, server_block, workers=1, access_log=None,
+          log_fields="$msec $status $request_uri"):
+    """Start nginx (master + `workers` workers) with one server on 127.0.0.1:port; with
+    `access_log`, each request is logged as `log_fields`."""
     os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
     al = "access_log off;"
     if access_log:
-        al = (f"log_format bench '$msec $status $request_uri';\n"
+        al = (f"log_format bench '{log_fields}';\n"
               f"    access_log {access_log} bench buffer=256k flush=1s;")
     conf = f"""daemon off;
 master_process on;

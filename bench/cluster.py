@@ -78,47 +78,9 @@ if not 1 <= NODES <= 3:
 
 def origin_nginx(prefix, root, access_log):
     """nginx for the feeds, logging `$msec $status $request_uri $http_user_agent` (the User-Agent
-    names the cluster node). benchlib.nginx's log has no User-Agent, hence this copy."""
-    os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
-    conf = f"""daemon off;
-master_process on;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/logs/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    log_format polls '$msec $status $request_uri $http_user_agent';
-    access_log {access_log} polls buffer=256k flush=1s;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65;
-    keepalive_requests 100000000;
-    client_body_temp_path {prefix}/tmp_body;
-    proxy_temp_path {prefix}/tmp_proxy;
-    fastcgi_temp_path {prefix}/tmp_fcgi;
-    uwsgi_temp_path {prefix}/tmp_uwsgi;
-    scgi_temp_path {prefix}/tmp_scgi;
-    types {{ application/atom+xml atom; application/rss+xml rss; application/xml xml; }}
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{ORIGIN} reuseport;
-        root {root};
-    }}
-}}
-"""
-    path = os.path.join(prefix, "nginx.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    r = subprocess.run([B.NGINX, "-t", "-p", prefix, "-c", path], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        B.die(f"nginx config test failed: {r.stderr}")
-    p = B.start("nginx-origin", [B.NGINX, "-p", prefix, "-c", path], os.path.join(prefix, "logs", "stdout.log"))
-    B.wait_until(lambda: B.http(f"http://127.0.0.1:{ORIGIN}/__nothing__")[0] != 0 or p.poll() is not None, 15,
-                 what=f"origin nginx on port {ORIGIN}")
-    if B.http(f"http://127.0.0.1:{ORIGIN}/__nothing__")[0] != 404:
-        B.die(f"origin nginx does not answer 404 for a missing file; see {prefix}/logs/error.log")
-    return p
+    names the cluster node)."""
+    return B.nginx("nginx-origin", prefix, ORIGIN, f"root {root};", workers=1, access_log=access_log,
+                   log_fields="$msec $status $request_uri $http_user_agent")
 
 
 class PollLog:
