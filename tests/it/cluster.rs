@@ -148,6 +148,11 @@ impl Drop for NatsCluster {
 
 /// An RSS document with items `0..n` of source `s`.
 fn rss(s: usize, n: usize) -> String {
+    rss_with(s, n, |i| format!("text {i}"))
+}
+
+/// An RSS document with items `0..n` of source `s`, item `i`'s text being `text(i)`.
+fn rss_with(s: usize, n: usize, text: impl Fn(usize) -> String) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>source {s}</title>\
          <link>http://origin.example/{s}/</link><description>d</description>"
@@ -156,9 +161,10 @@ fn rss(s: usize, n: usize) -> String {
         out.push_str(&format!(
             "<item><title>s{s} item {i}</title><link>http://origin.example/{s}/{i}</link>\
              <guid>s{s}-{i}</guid><pubDate>Mon, 01 Jan 2024 {:02}:{:02}:00 GMT</pubDate>\
-             <description>text {i}</description></item>",
+             <description>{}</description></item>",
             i / 60,
-            i % 60
+            i % 60,
+            text(i)
         ));
     }
     out.push_str("</channel></rss>");
@@ -653,21 +659,7 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
 /// message of `n` changed articles.
 fn heavy_rss(s: usize, n: usize, round: usize) -> String {
     let filler = "feedloom cluster apply test text. ".repeat(30);
-    let mut out = format!(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>source {s}</title>\
-         <link>http://origin.example/{s}/</link><description>d</description>"
-    );
-    for i in (0..n).rev() {
-        out.push_str(&format!(
-            "<item><title>s{s} item {i}</title><link>http://origin.example/{s}/{i}</link>\
-             <guid>s{s}-{i}</guid><pubDate>Mon, 01 Jan 2024 {:02}:{:02}:00 GMT</pubDate>\
-             <description>round {round}: {filler}</description></item>",
-            i / 60,
-            i % 60
-        ));
-    }
-    out.push_str("</channel></rss>");
-    out
+    rss_with(s, n, |_| format!("round {round}: {filler}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
