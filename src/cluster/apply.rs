@@ -1,29 +1,64 @@
 //! The applier: every message of the stream, in order, from the one after the last this
 //! node's store applied, each with its sequence in the same store batch.
+//!
+//! Two things keep a node that applies a flood of values (a wave of new items, or a new node
+//! rebuilding) a good server for its readers:
+//! - **Bounded memory.** Values are pulled in requests of at most [`PULL_BATCH`] messages
+//!   (an ordered *pull* consumer), so no more than about that many wait in memory however far
+//!   behind the node is. A push consumer would have the server send the whole backlog into the
+//!   client's subscription buffer (65,536 messages) at once.
+//! - **Serving first.** Values are decoded and applied on one thread of their own, in batches of
+//!   what has arrived, at a lower CPU priority than the HTTP threads: while both want the CPU,
+//!   readers are answered first and the applier catches up in the gaps.
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use async_nats::jetstream::{consumer, stream};
-use futures_util::StreamExt;
-use tokio::sync::watch;
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::{oneshot, watch};
 
 use super::{Cluster, SUBJECT_PREFIX};
 use crate::model::RefreshResult;
+
+/// The most messages one pull request asks for: what may wait in memory at once.
+const PULL_BATCH: i64 = 128;
+/// The most messages (and payload bytes) handed to the applier thread at once.
+const APPLY_BATCH: usize = 64;
+const APPLY_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// The applier thread's nice value: above the HTTP threads' 0, so they win the CPU.
+const APPLIER_NICE: i32 = 10;
+
+/// Values in stream order, and where to say how far they got.
+struct Job {
+    values: Vec<(u64, Bytes)>,
+    done: oneshot::Sender<Result<(), (u64, String)>>,
+}
 
 impl Cluster {
     /// Apply every message of the stream in order, from the one after the last applied, until
     /// `stop`. A broken consumer is made again from where it stopped.
     pub(super) async fn apply_loop(self, stream: stream::Stream, mut stop: watch::Receiver<bool>) {
+        let jobs = match self.clone().start_applier_thread() {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::error!(error = %e, "cluster: cannot start the applier thread");
+                *self.inner.apply_problem.lock().expect("apply problem lock") =
+                    Some(format!("cannot start the applier thread: {e}"));
+                return;
+            }
+        };
         loop {
             let start = self.inner.store.applied_seq().unwrap_or(0) + 1;
             let mut next_seq = start;
             let consumer = stream
-                .create_consumer(consumer::push::OrderedConfig {
-                    deliver_subject: self.inner.client.new_inbox(),
+                .create_consumer(consumer::pull::OrderedConfig {
                     filter_subject: format!("{SUBJECT_PREFIX}>"),
                     deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                         start_sequence: start,
                     },
+                    max_batch: PULL_BATCH,
                     ..Default::default()
                 })
                 .await;
@@ -46,7 +81,7 @@ impl Cluster {
                     continue;
                 }
             };
-            loop {
+            'read: loop {
                 // A watchdog: the consumer can go quiet for good after the server hosting it
                 // dies. Quiet while the stream has values this node lacks means broken: read
                 // again from the last applied value.
@@ -65,54 +100,105 @@ impl Cluster {
                     },
                     _ = stop.wait_for(|s| *s) => return,
                 };
-                let msg = match next {
-                    Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "cluster: stream consumer failed; reading again");
-                        break;
+                // The first message, then whatever else has arrived already: one job.
+                let mut values: Vec<(u64, Bytes)> = Vec::new();
+                let mut bytes = 0;
+                let mut broken = false;
+                let mut next = Some(next);
+                while let Some(n) = next.take() {
+                    match n {
+                        Some(Ok(msg)) => {
+                            if let Ok(info) = msg.info() {
+                                let seq = info.stream_sequence;
+                                // A consumer the client made again may replay from the start:
+                                // what is applied already is passed over before any decoding.
+                                if seq >= next_seq {
+                                    bytes += msg.payload.len();
+                                    next_seq = seq + 1;
+                                    values.push((seq, msg.payload.clone()));
+                                }
+                            }
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "cluster: stream consumer failed; reading again");
+                            broken = true;
+                            break;
+                        }
+                        None => {
+                            broken = true;
+                            break;
+                        }
                     }
-                    None => break,
-                };
-                let Ok(info) = msg.info() else { continue };
-                let seq = info.stream_sequence;
-                // A consumer the client made again may replay from the start: what is applied
-                // already is passed over before any decoding.
-                if seq < next_seq {
-                    continue;
+                    if values.len() < APPLY_BATCH && bytes < APPLY_BATCH_BYTES {
+                        next = messages.next().now_or_never();
+                    }
                 }
-                if let Err(e) = self.apply_one(seq, &msg.payload).await {
-                    // The store refused, or the value is unreadable by this build: stop here
-                    // (never skip a value: the stores would differ for good), say so, and
-                    // read again from the last applied value after a pause.
-                    tracing::error!(seq, error = %e, "cluster: cannot apply a value");
-                    *self.inner.apply_problem.lock().expect("apply problem lock") =
-                        Some(format!("cannot apply stream value {seq}: {e}"));
-                    if sleep_or_stop(&mut stop).await {
+                if !values.is_empty() {
+                    let (done, outcome) = oneshot::channel();
+                    if jobs.send(Job { values, done }).is_err() {
                         return;
                     }
+                    let outcome = tokio::select! {
+                        o = outcome => o.unwrap_or(Err((0, "the applier thread ended".into()))),
+                        // The thread finishes its batch (a few store writes) on its own.
+                        _ = stop.wait_for(|s| *s) => return,
+                    };
+                    if let Err((seq, e)) = outcome {
+                        // The store refused, or the value is unreadable by this build: stop
+                        // here (never skip a value: the stores would differ for good), say so,
+                        // and read again from the last applied value after a pause.
+                        tracing::error!(seq, error = %e, "cluster: cannot apply a value");
+                        *self.inner.apply_problem.lock().expect("apply problem lock") =
+                            Some(format!("cannot apply stream value {seq}: {e}"));
+                        if sleep_or_stop(&mut stop).await {
+                            return;
+                        }
+                        break 'read;
+                    }
+                    *self.inner.apply_problem.lock().expect("apply problem lock") = None;
+                }
+                if broken {
                     break;
                 }
-                *self.inner.apply_problem.lock().expect("apply problem lock") = None;
-                next_seq = seq + 1;
             }
         }
     }
 
-    async fn apply_one(&self, seq: u64, payload: &[u8]) -> Result<(), String> {
+    /// The thread that decodes and applies values, at [`APPLIER_NICE`]; it ends when the
+    /// sender it returns is dropped.
+    fn start_applier_thread(self) -> std::io::Result<mpsc::SyncSender<Job>> {
+        let (tx, rx) = mpsc::sync_channel::<Job>(1);
+        std::thread::Builder::new()
+            .name("feedloom-apply".into())
+            .spawn(move || {
+                lower_this_threads_priority(APPLIER_NICE);
+                for job in rx {
+                    let mut outcome = Ok(());
+                    for (seq, payload) in &job.values {
+                        if let Err(e) = self.apply_one(*seq, payload) {
+                            outcome = Err((*seq, e));
+                            break;
+                        }
+                    }
+                    let _ = job.done.send(outcome);
+                }
+            })?;
+        Ok(tx)
+    }
+
+    /// Decode and apply one value (on the applier thread).
+    fn apply_one(&self, seq: u64, payload: &[u8]) -> Result<(), String> {
         let result = RefreshResult::from_bytes(payload)
             .map_err(|e| format!("{e} (a value from a newer feedloom? upgrade this node)"))?;
-        let store = self.inner.store.clone();
         let source = result.source.clone();
-        let applied = tokio::task::spawn_blocking(move || {
-            let state = result.state.clone();
-            store
-                .apply_logged(result, seq)
-                .map(|c| c.map(|c| (state, c)))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-        if let Some((mut state, counts)) = applied {
+        let state = result.state.clone();
+        let applied = self
+            .inner
+            .store
+            .apply_logged(result, seq)
+            .map_err(|e| e.to_string())?;
+        if let Some(counts) = applied {
+            let mut state = state;
             state.items = counts.total;
             (self.inner.on_applied)(&source, &state, &counts);
         }
@@ -122,6 +208,21 @@ impl Cluster {
         metrics::gauge!("feedloom_cluster_applied_seq").set(s.applied_seq as f64);
         Ok(())
     }
+}
+
+/// Make the calling thread yield the CPU to the daemon's other threads (Linux: a thread has
+/// its own nice value). Raising a nice value needs no privilege; failing is harmless.
+fn lower_this_threads_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take and return plain integers; no memory is shared.
+    unsafe {
+        let tid = libc::gettid();
+        if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) != 0 {
+            tracing::debug!("cannot lower the applier thread's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// Pause a second; true when `stop` came first.

@@ -1,7 +1,7 @@
 //! `config.toml` → [`Config`]: serde reads a raw, spanned shape; validation turns it into domain
 //! types and reports every problem with the line:col it comes from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -89,6 +89,16 @@ pub struct ServerConfig {
     /// HTTP server threads, each with its own event loop (like nginx workers). Fixed at start;
     /// a reload does not change it.
     pub workers: usize,
+    /// Time a client has to send a whole request head, counted from its first byte (or from
+    /// the connection's opening, for the first request).
+    pub header_timeout: Duration,
+    /// Time a keep-alive connection may wait between requests, or stall while its answer is
+    /// written, before it is closed.
+    pub idle_timeout: Duration,
+    /// Open connections at most; `None`: half the descriptor limit (at most 16,384).
+    pub max_connections: Option<usize>,
+    /// Largest request head accepted (bigger ones get 431).
+    pub max_header_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +205,9 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// A short hash of the config text, so that nodes running different configs show it.
     pub digest: String,
+    /// Each source's channels, in channel order: asked once per refresh and once per value a
+    /// cluster node applies, so it is looked up, not searched for.
+    pub channels_by_source: HashMap<String, Vec<String>>,
 }
 
 impl Config {
@@ -217,11 +230,10 @@ impl Config {
 
     /// The channels that include `source_id`.
     pub fn channels_of(&self, source_id: &str) -> Vec<String> {
-        self.channels
-            .values()
-            .filter(|c| c.sources.iter().any(|s| s == source_id))
-            .map(|c| c.id.clone())
-            .collect()
+        self.channels_by_source
+            .get(source_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// What taking `new` in place of `self` changes, source by source.

@@ -42,6 +42,10 @@ pub(super) struct RawServer {
     pub(super) base_url: Option<Spanned<String>>,
     pub(super) admin_token: Option<String>,
     pub(super) workers: Option<Spanned<i64>>,
+    pub(super) header_timeout: Option<Spanned<String>>,
+    pub(super) idle_timeout: Option<Spanned<String>>,
+    pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) max_header_size: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

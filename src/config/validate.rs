@@ -1,7 +1,7 @@
 //! Validation: the raw shape becomes domain types, and every problem is collected with the
 //! line:col it comes from (all of them at once, not the first only).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -77,6 +77,15 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         p.list.sort_by_key(|x| (x.line, x.col));
         return Err(p.list);
     }
+    let mut channels_by_source: HashMap<String, Vec<String>> = HashMap::new();
+    for ch in channels.values() {
+        for s in &ch.sources {
+            let of = channels_by_source.entry(s.clone()).or_default();
+            if !of.contains(&ch.id) {
+                of.push(ch.id.clone());
+            }
+        }
+    }
     Ok(Config {
         path: path.to_path_buf(),
         server,
@@ -86,6 +95,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         channels,
         cluster,
         digest: crate::model::ids::hex16(&sha2::Sha256::digest(text.as_bytes()))[..12].to_string(),
+        channels_by_source,
     })
 }
 
@@ -184,6 +194,50 @@ fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
         base_url,
         admin_token: raw.admin_token.clone().filter(|t| !t.is_empty()),
         workers: positive(&raw.workers, default_workers(), "server.workers", p),
+        header_timeout: nonzero_duration(&raw.header_timeout, 10, "server.header_timeout", p),
+        idle_timeout: nonzero_duration(&raw.idle_timeout, 60, "server.idle_timeout", p),
+        max_connections: raw
+            .max_connections
+            .as_ref()
+            .map(|_| positive(&raw.max_connections, 1, "server.max_connections", p)),
+        max_header_bytes: match &raw.max_header_size {
+            None => 16 * 1024,
+            Some(s) => match parse_size(s.get_ref()) {
+                // hyper's read buffer cannot be smaller.
+                Ok(n) if n >= 8192 => n as usize,
+                Ok(_) => {
+                    p.at(
+                        s.span(),
+                        "server.max_header_size must be at least 8KiB".to_string(),
+                    );
+                    16 * 1024
+                }
+                Err(e) => {
+                    p.at(s.span(), format!("server.max_header_size: {e}"));
+                    16 * 1024
+                }
+            },
+        },
+    }
+}
+
+/// A duration that must be more than zero, in whole seconds at least (the listener's sweep is
+/// once a second).
+fn nonzero_duration(
+    v: &Option<Spanned<String>>,
+    default_secs: u64,
+    what: &str,
+    p: &mut Problems,
+) -> Duration {
+    match duration_opt(v, what, p) {
+        None => Duration::from_secs(default_secs),
+        Some(d) if d >= Duration::from_secs(1) => d,
+        Some(_) => {
+            if let Some(s) = v {
+                p.at(s.span(), format!("{what} must be at least 1s"));
+            }
+            Duration::from_secs(default_secs)
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod board;
 pub mod cluster;
 pub mod ids;
+pub mod redact;
 pub mod refresh_result;
 pub mod script;
 
