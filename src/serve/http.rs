@@ -5,6 +5,10 @@
 //! from the rendered cache; every other route goes to the warp filter ([`super::routes::routes`])
 //! on the main runtime, where polling, reloads and page building live, so a slow status page
 //! never holds a feed answer back.
+//!
+//! Each worker also keeps its connections within `[server]`'s limits ([`super::limits`]): a
+//! head must arrive within `header_timeout`, a kept-alive connection may idle `idle_timeout`,
+//! and beyond `max_connections` new connections are answered 503 and closed at once.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,6 +27,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 
+use super::limits::{ConnClock, ConnCount, Limits, Sweep, Watched, REFUSED};
 use super::state::ServeState;
 
 /// How long open connections get to finish their answers once the daemon stops.
@@ -40,6 +45,9 @@ struct Ctx {
     /// The main runtime, where every route but the feed fast path is answered.
     main: tokio::runtime::Handle,
     warp: WarpFn,
+    limits: Limits,
+    /// Open connections across all workers.
+    open: Arc<ConnCount>,
 }
 
 /// The warp filter as a function from request head to a whole answer (warp's service type
@@ -76,6 +84,24 @@ pub fn start(
     listener.set_nonblocking(true)?;
     let main = tokio::runtime::Handle::current();
     let warp = warp_fn(state.clone());
+    let limits = {
+        let server = &state.config.load().server;
+        let limit = super::limits::descriptor_limit();
+        let max_connections = server
+            .max_connections
+            .unwrap_or_else(super::limits::default_max_connections);
+        if max_connections + 64 > limit {
+            tracing::warn!(max_connections, descriptor_limit = limit,
+                "server.max_connections is close to the descriptor limit: accepting may fail before it is reached");
+        }
+        Limits {
+            header_timeout: server.header_timeout,
+            idle_timeout: server.idle_timeout,
+            max_connections,
+            max_header_bytes: server.max_header_bytes,
+        }
+    };
+    let open = ConnCount::new(limits.max_connections);
     let mut threads = Vec::with_capacity(workers);
     for n in 0..workers.max(1) {
         let listener = listener.try_clone()?;
@@ -86,6 +112,8 @@ pub fn start(
             state: state.clone(),
             main: main.clone(),
             warp: warp.clone(),
+            limits,
+            open: open.clone(),
         });
         let stop = stop.clone();
         let thread = std::thread::Builder::new()
@@ -127,6 +155,9 @@ async fn accept_loop(listener: StdListener, ctx: Arc<Ctx>, mut stop: watch::Rece
     let graceful = GracefulShutdown::new();
     let stopped = stop.wait_for(|s| *s);
     tokio::pin!(stopped);
+    let mut sweep = Sweep::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (io, _peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -136,23 +167,53 @@ async fn accept_loop(listener: StdListener, ctx: Arc<Ctx>, mut stop: watch::Rece
                     continue;
                 }
             },
+            _ = tick.tick() => {
+                sweep.run(&ctx.limits);
+                continue;
+            }
             _ = &mut stopped => break,
+        };
+        let Some(slot) = ctx.open.try_open() else {
+            // Full: say so in one non-blocking write and close; the connections being served
+            // keep their descriptors and their thread's time.
+            let _ = io.try_write(REFUSED);
+            metrics::counter!("feedloom_http_refused_total").increment(1);
+            continue;
         };
         // Answers are written whole; waiting for more data to coalesce only adds latency.
         let _ = io.set_nodelay(true);
-        let ctx = ctx.clone();
-        let service = service_fn(move |req| {
-            let ctx = ctx.clone();
-            async move { Ok::<_, Infallible>(answer(&ctx, req).await) }
-        });
-        let conn = hyper::server::conn::http1::Builder::new().serve_connection(
-            TokioIo::new(super::sendfile::SendfileStream::new(io)),
-            service,
-        );
+        let clock = ConnClock::new();
+        sweep.add(clock.clone());
+        let service = {
+            let (ctx, clock) = (ctx.clone(), clock.clone());
+            service_fn(move |req| {
+                let (ctx, clock) = (ctx.clone(), clock.clone());
+                async move {
+                    clock.request_started();
+                    let resp = answer(&ctx, req).await;
+                    clock.request_finished();
+                    Ok::<_, Infallible>(resp)
+                }
+            })
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .max_buf_size(ctx.limits.max_header_bytes)
+            .serve_connection(
+                TokioIo::new(Watched::new(
+                    super::sendfile::SendfileStream::new(io),
+                    clock.clone(),
+                )),
+                service,
+            );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            let _slot = slot;
+            tokio::select! {
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(error = %e, "HTTP connection ended with an error");
+                },
+                // Past its limit: dropping the connection closes the socket.
+                _ = clock.closed() => {}
             }
         });
     }

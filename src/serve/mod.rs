@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod cache;
 pub mod http;
+pub mod limits;
 pub mod opml;
 pub mod pages;
 pub mod render;

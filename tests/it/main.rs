@@ -8,6 +8,7 @@ mod extract_stage;
 mod foundation;
 mod html_sources;
 mod layout;
+mod limits;
 mod ops;
 mod parse_stage;
 mod polling;

@@ -1,0 +1,284 @@
+//! The listener's limits, from outside (the real daemon as a child process): request heads that
+//! never finish and idle keep-alive connections are closed after `header_timeout` and
+//! `idle_timeout` while a normal reader keeps being answered within a second; beyond
+//! `max_connections` new connections are refused at once and the ones being served go on; an
+//! oversized request head gets 431.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{client, daemon_config_head, Daemon, Origin};
+
+/// A daemon with one channel `news` over one feed, `server_keys` added to `[server]`.
+async fn daemon_with(server_keys: &str) -> (Daemon, Origin, tempfile::TempDir) {
+    let origin = Origin::start().await;
+    origin.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "{}{server_keys}\n[sources.blog]\nurl = \"{}\"\ninterval = \"1h\"\n\n[channels.news]\ntitle = \"News\"\nsources = [\"blog\"]\n",
+        daemon_config_head(dir.path()),
+        origin.url("/blog.rss")
+    );
+    std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
+    // Wait for the first poll, so that the feed has items.
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = c
+            .get(daemon.url("/feeds/news.rss"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains("<item>") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the channel never got items");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (daemon, origin, dir)
+}
+
+/// Raise this process's soft descriptor limit to the hard one, and return it.
+fn descriptor_limit() -> usize {
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur as usize
+    }
+}
+
+/// One whole request on `s` and its answer: (status, body).
+async fn request(s: &mut TcpStream, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+        .await?;
+    read_answer(s).await
+}
+
+async fn read_answer(s: &mut TcpStream) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status: u16 = head[9..12].parse().unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok((status, buf[head_end..head_end + len].to_vec()))
+}
+
+/// Whether the daemon has closed `s` (a read gives end of file or a reset within `within`).
+async fn closed_by_peer(s: &mut TcpStream, within: Duration) -> bool {
+    let mut b = [0u8; 64];
+    match tokio::time::timeout(within, s.read(&mut b)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(_)) | Err(_) => false,
+    }
+}
+
+/// A reader that fetches the feed on a new connection every 100 ms until stopped, and returns
+/// the slowest answer and how many it got.
+fn reader(
+    url: String,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<(Duration, usize)> {
+    tokio::spawn(async move {
+        let mut slowest = Duration::ZERO;
+        let mut n = 0;
+        while !*stop.borrow() {
+            // A new client each time: a new connection, as a feed reader polling would open.
+            let c = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            let t = Instant::now();
+            let r = tokio::time::timeout(Duration::from_secs(5), c.get(&url).send()).await;
+            let ok = matches!(&r, Ok(Ok(resp)) if resp.status() == 200);
+            assert!(ok, "the reader was not answered: {r:?}");
+            slowest = slowest.max(t.elapsed());
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (slowest, n)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_heads_and_idle_connections_are_closed_while_readers_are_answered() {
+    let fds = descriptor_limit();
+    let (daemon, _origin, _dir) =
+        daemon_with("header_timeout = \"2s\"\nidle_timeout = \"4s\"\n").await;
+    // As many as the 5,000 where the descriptor limit allows (both ends are here).
+    let half = 5000.min(fds.saturating_sub(300) / 3);
+    let idle = 500.min(half / 4);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let reading = reader(daemon.url("/feeds/news.rss"), stop_rx);
+
+    let t0 = Instant::now();
+    let mut halves = Vec::with_capacity(half);
+    for _ in 0..half {
+        let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+        s.write_all(b"GET /feeds/news.rss HTTP/1.1\r\nHost: t\r\n")
+            .await
+            .unwrap();
+        halves.push(s);
+    }
+    let mut idles = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+        let (status, _) = request(&mut s, "/feeds/news.rss").await.unwrap();
+        assert_eq!(status, 200);
+        idles.push(s);
+    }
+    let opened = t0.elapsed();
+    // A busy keep-alive connection: a request every second, never idle for its timeout.
+    let mut busy = TcpStream::connect(daemon.addr).await.unwrap();
+
+    // Heads are cut between 2 s (their limit) and about 3 s (a sweep a second), counted from
+    // when each connection opened.
+    tokio::time::sleep(Duration::from_millis(1500).saturating_sub(opened)).await;
+    let mut early = 0;
+    for s in halves.iter_mut().take(50) {
+        if closed_by_peer(s, Duration::from_millis(1)).await {
+            early += 1;
+        }
+    }
+    assert_eq!(early, 0, "unfinished heads closed before header_timeout");
+    for _ in 0..3 {
+        let (status, _) = request(&mut busy, "/feeds/news.rss").await.unwrap();
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // Now 4.5 s or more after the heads began: all must be closed.
+    for (i, s) in halves.iter_mut().enumerate() {
+        assert!(
+            closed_by_peer(s, Duration::from_millis(200)).await,
+            "unfinished head {i} of {half} still open after header_timeout"
+        );
+    }
+    // The idle ones: their limit is 4 s after their answer.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for _ in 0..2 {
+        let (status, _) = request(&mut busy, "/feeds/news.rss").await.unwrap();
+        assert_eq!(status, 200, "a connection in use is kept");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for (i, s) in idles.iter_mut().enumerate() {
+        assert!(
+            closed_by_peer(s, Duration::from_millis(200)).await,
+            "idle connection {i} of {idle} still open after idle_timeout"
+        );
+    }
+    stop_tx.send(true).unwrap();
+    let (slowest, answered) = reading.await.unwrap();
+    eprintln!(
+        "{half} unfinished heads and {idle} idle connections: reader answered {answered} times, slowest {slowest:?}"
+    );
+    assert!(answered >= 20, "the reader ran throughout");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a reader waited {slowest:?} while the slow clients were held"
+    );
+    let metrics = client()
+        .get(daemon.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("feedloom_http_closed_total{reason=\"header_timeout\"}"),
+        "closings are counted"
+    );
+}
+
+#[tokio::test]
+async fn beyond_max_connections_new_ones_are_refused_and_served_ones_go_on() {
+    let (daemon, _origin, _dir) = daemon_with("max_connections = 20\n").await;
+    // Wait for the readiness checks' connections to be closed by their clients.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut served = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+        let (status, _) = request(&mut s, "/feeds/news.rss").await.unwrap();
+        assert_eq!(status, 200);
+        served.push(s);
+    }
+    // 50 more: each is told 503 at once and closed.
+    for _ in 0..50 {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+        let (status, body) = tokio::time::timeout(Duration::from_secs(1), read_answer(&mut s))
+            .await
+            .expect("a refused connection is answered at once")
+            .unwrap();
+        assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+        assert!(closed_by_peer(&mut s, Duration::from_secs(1)).await);
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+    // The 20 go on being served on their connections.
+    for s in served.iter_mut() {
+        let (status, body) = request(s, "/feeds/news.rss").await.unwrap();
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains("<item>"));
+    }
+    // Closing some makes room again.
+    served.truncate(10);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+    let (status, _) = request(&mut s, "/feeds/news.rss").await.unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_gets_431() {
+    let (daemon, _origin, _dir) = daemon_with("max_header_size = \"8KiB\"\n").await;
+    let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+    let big = "x".repeat(20_000);
+    s.write_all(
+        format!("GET /feeds/news.rss HTTP/1.1\r\nHost: t\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (status, _) = read_answer(&mut s).await.unwrap();
+    assert_eq!(status, 431);
+    // A normal head is fine.
+    let mut s = TcpStream::connect(daemon.addr).await.unwrap();
+    let (status, _) = request(&mut s, "/feeds/news.rss").await.unwrap();
+    assert_eq!(status, 200);
+}
