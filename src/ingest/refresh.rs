@@ -295,7 +295,7 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
 fn note_move(src: &SourceConfig, state: &mut SourceState, moved: Option<String>) -> bool {
     match moved {
         Some(to) if state.url.as_deref() != Some(to.as_str()) => {
-            tracing::info!(source = %src.id, from = ?state.url, to = %to, "source moved permanently; polling the new URL from now on");
+            tracing::info!(source = %src.id, from = ?state.url.as_deref().map(crate::model::redact::url), to = %crate::model::redact::url(&to), "source moved permanently; polling the new URL from now on");
             state.url = Some(to);
             true
         }
@@ -348,7 +348,8 @@ async fn fail(
     now: DateTime<Utc>,
     report: &mut RefreshReport,
 ) {
-    let msg = e.to_string();
+    // Errors may quote the URL (with its credentials or key): shown and logged redacted.
+    let msg = crate::model::redact::text(&e.to_string());
     state.last_error = Some(msg.clone());
     if matches!(e, RefreshError::Fetch(FetchError::Gone)) {
         state.status = SourceStatus::Gone;

@@ -415,9 +415,9 @@ fn source_rows(state: &ServeState) -> Vec<SourceRow> {
             let s = state.board.state(&src.id, src.url.as_str());
             SourceRow {
                 id: src.id.clone(),
-                url: s.url.clone().unwrap_or_else(|| src.url.to_string()),
+                url: crate::model::redact::url(s.url.as_deref().unwrap_or(src.url.as_str())),
                 status: s.status,
-                last_error: s.last_error,
+                last_error: s.last_error.as_deref().map(crate::model::redact::text),
                 last_poll: s.last_poll,
                 next_poll: s.next_poll,
                 items: s.items,
