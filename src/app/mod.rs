@@ -218,6 +218,49 @@ impl AppState {
 /// How often the background upkeep runs.
 pub const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// How often a store whose writes failed is tried again.
+pub const STORE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Free space a store needs before it is opened again after a write failure: a probe file of
+/// this size must be written and synced next to it.
+const STORE_PROBE_BYTES: usize = 1024 * 1024;
+
+impl AppState {
+    /// After a write failure, try the store again until writes work; then reload what memory
+    /// holds about it (what sled had accepted but not made durable is gone, and with it the
+    /// validators that would make the next poll a 304) and re-render every channel.
+    async fn store_doctor(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(STORE_RETRY_EVERY) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if self.store.failure().is_none() {
+                continue;
+            }
+            let st = self.clone();
+            let recovered =
+                tokio::task::spawn_blocking(move || st.store.recover(STORE_PROBE_BYTES)).await;
+            match recovered {
+                Ok(Ok(true)) => match self.store.source_states() {
+                    Ok(states) => {
+                        for (id, state) in states {
+                            self.ingest.board.set(&id, state);
+                        }
+                        self.serve.invalidate_all();
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the store after reopening it")
+                    }
+                },
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot open the store again yet"),
+                Err(e) => tracing::error!(error = %e, "store recovery task failed"),
+            }
+        }
+    }
+}
+
 /// A built daemon: bound, store open, not yet running.
 pub struct App {
     pub state: Arc<AppState>,
@@ -293,6 +336,7 @@ impl App {
                 }
             }
         });
+        let doctor = tokio::spawn(state.clone().store_doctor(stop_rx.clone()));
         let workers = state.config.load().server.workers;
         let server = crate::serve::http::start(
             state.serve.clone(),
@@ -309,6 +353,7 @@ impl App {
         }
         let _ = maintenance.await;
         let _ = renderer.await;
+        let _ = doctor.await;
         // No poll is in flight any more: the cluster hands its leases over and stops applying
         // (briefly: a node cut off from NATS lets its leases expire instead).
         let _ = cluster_stop.send(true);

@@ -340,23 +340,8 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 /// `worker_rlimit_nofile` do): every reader connection and every zero-copy feed body holds one,
 /// and the usual soft default of 1024 is a few hundred readers.
 fn raise_fd_limit() {
-    #[cfg(unix)]
-    {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-                let was = lim.rlim_cur;
-                lim.rlim_cur = lim.rlim_max;
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                    tracing::debug!(from = was, to = lim.rlim_max, "raised the open-file limit");
-                }
-            }
-        }
-    }
+    let limit = crate::serve::limits::descriptor_limit();
+    tracing::debug!(limit, "open-file limit");
 }
 
 /// The daemon's signal streams, registered once for its whole life: a signal that arrives

@@ -259,13 +259,24 @@ impl FeedCache {
             let (store, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
             let r = tokio::task::spawn_blocking(move || {
                 let r = render_channel(&store, &ch2, &base, format, limit, version, default_limit)?;
-                store.flush()?;
-                Ok::<_, StoreError>(r)
+                match store.flush() {
+                    Ok(()) => Ok::<_, StoreError>((r, true)),
+                    // The disk is full (or failing): readers still get what the store holds,
+                    // not kept, so the first render after recovery replaces it. An item shown
+                    // now and lost with sled's unwritten tail comes back with the same id at
+                    // the next poll.
+                    Err(_) if store.failure().is_some() => Ok((r, false)),
+                    Err(e) => Err(e),
+                }
             })
             .await
             .map_err(|e| RenderError::Panicked(e.to_string()))??;
             self.count_render();
+            let (r, durable) = r;
             let r = Arc::new(r);
+            if !durable {
+                return Ok(r);
+            }
             if default_limit {
                 self.put(&ch.id, r.clone());
             } else {

@@ -242,6 +242,13 @@ async fn accept_error(e: std::io::Error) {
 
 async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, _body) = req.into_parts();
+    // A request target without a path (authority form, `CONNECT host:443`) names no route;
+    // warp's path filter would panic on it (found by fuzzing).
+    if parts.uri.path_and_query().is_none() {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"bad request target\n")));
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return r;
+    }
     let feed = parts.uri.path().starts_with("/feeds/")
         && (parts.method == Method::GET || parts.method == Method::HEAD);
     if feed {

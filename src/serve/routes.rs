@@ -373,7 +373,12 @@ async fn healthz(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError>
         .await
         .unwrap_or(false);
     if !ok {
-        return Err(ServeError::Unavailable("the store is not usable".into()));
+        let why = state
+            .store
+            .failure()
+            .map(|f| format!("the store cannot write: {f}"))
+            .unwrap_or_else(|| "the store is not usable".into());
+        return Err(ServeError::Unavailable(why));
     }
     match state.cluster.as_ref().map(|view| view()) {
         Some(c) if !c.reachable => Ok(text(

@@ -124,7 +124,7 @@ impl Store {
             if let Some(seq) = seq {
                 batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
             }
-            self.tree.apply_batch(batch)?;
+            self.write(batch)?;
             return Ok(RefreshCounts {
                 total: result.state.items,
                 ..RefreshCounts::default()
@@ -159,7 +159,7 @@ impl Store {
         let mut batch_urls = HashSet::new();
         for mut art in articles {
             let tk = tomb_key(&art.id);
-            if let Some(t) = self.tree.get(&tk)? {
+            if let Some(t) = self.tree()?.get(&tk)? {
                 if tomb_expiry(&t) > now.timestamp() {
                     counts.tombstoned += 1;
                     continue;
@@ -182,7 +182,7 @@ impl Store {
             let mut existing = self.article(&art.id)?;
             if existing.is_none() {
                 if let Some(u) = &art.url {
-                    if let Some(old_id) = self.tree.get(url_key(source, u))? {
+                    if let Some(old_id) = self.tree()?.get(url_key(source, u))? {
                         let old_id = hex(&old_id);
                         match self.article(&old_id)? {
                             Some(old) if old.source == source => {
@@ -197,7 +197,7 @@ impl Store {
                             // a value does, or stores applying the same log would differ.
                             None => {
                                 let otk = tomb_key(&old_id);
-                                if let Some(t) = self.tree.get(&otk)? {
+                                if let Some(t) = self.tree()?.get(&otk)? {
                                     if tomb_expiry(&t) > now.timestamp() {
                                         counts.tombstoned += 1;
                                         continue;
@@ -266,7 +266,7 @@ impl Store {
         if let Some(seq) = seq {
             batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
         }
-        self.tree.apply_batch(batch)?;
+        self.write(batch)?;
         Ok(counts)
     }
 
@@ -282,7 +282,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
-        for k in self.tree.scan_prefix(index_prefix(source)).keys() {
+        for k in self.tree()?.scan_prefix(index_prefix(source)).keys() {
             let k = k?;
             if !pending.removed.contains(k.as_ref()) {
                 keys.push(k.to_vec());
@@ -320,7 +320,7 @@ impl Store {
             // tombstone a dead key and leave the new one behind for good.
             let url = match pending.urls.get(id_raw) {
                 Some(url) => url.clone(),
-                None => match self.tree.get(&ak)? {
+                None => match self.tree()?.get(&ak)? {
                     Some(v) => decode::<Article>(&ak, &v)?.url,
                     None => None,
                 },
@@ -344,7 +344,7 @@ impl Store {
     pub fn expire_tombstones(&self, now: DateTime<Utc>, max: usize) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut n = 0;
-        for kv in self.tree.scan_prefix([P_TOMB]) {
+        for kv in self.tree()?.scan_prefix([P_TOMB]) {
             let (k, v) = kv?;
             let expiry = v
                 .get(..8)
@@ -361,7 +361,7 @@ impl Store {
                 }
             }
         }
-        self.tree.apply_batch(batch)?;
+        self.write(batch)?;
         Ok(n)
     }
 
@@ -375,7 +375,7 @@ impl Store {
         let mut batch = sled::Batch::default();
         let (n, _) = self.prune_into(&mut batch, source, &Pending::default(), retention, now)?;
         if n > 0 {
-            self.tree.apply_batch(batch)?;
+            self.write(batch)?;
         }
         Ok(n)
     }
@@ -397,7 +397,7 @@ impl Store {
             }
             batch.insert(article_key(&art.id), encode(art));
         }
-        self.tree.apply_batch(batch)?;
+        self.write(batch)?;
         Ok(articles.len())
     }
 }

@@ -17,13 +17,25 @@
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
+//!
+//! **Write failures (disk full).** Once sled fails to write its log (ENOSPC, EIO) it keeps
+//! failing until it is opened again. The store records the first such failure
+//! ([`Store::failure`], which `/healthz` reports) and [`Store::recover`] opens the database
+//! again once a probe file shows that writes work: the handles live behind one swappable
+//! pointer, so every clone of the `Store` sees the reopened database. What sled had accepted but
+//! not yet made durable is lost by then; the caller reloads what it keeps in memory from the
+//! store (sources' validators among it), so those documents are fetched and stored again.
 
 mod apply;
 mod codec;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
 
 use crate::model::{Article, SourceState};
 
@@ -36,45 +48,175 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
+    #[error("store unavailable: being opened again after a write failure ({0})")]
+    Reopening(String),
 }
 
-/// Handle to the store; cheap to clone (sled handles are reference counted).
+/// Handle to the store; cheap to clone (all clones share one database, even across a reopen).
 #[derive(Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    /// `None` only while the database is being opened again.
+    handles: ArcSwapOption<Handles>,
+    /// The first write failure since the database was (re)opened.
+    failure: Mutex<Option<String>>,
+}
+
+/// One opened database.
+pub(crate) struct Handles {
     db: sled::Db,
     tree: sled::Tree,
+}
+
+impl std::ops::Deref for Handles {
+    type Target = sled::Tree;
+    fn deref(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
+fn open_handles(path: &Path) -> Result<Handles, StoreError> {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let db = sled::Config::new()
+        .path(path)
+        // A deliberate cache size: large enough for the hot index ranges of thousands of
+        // sources, small enough for a small VPS.
+        .cache_capacity(16 * 1024 * 1024)
+        .flush_every_ms(Some(500))
+        .open()?;
+    let tree = db.open_tree("feedloom")?;
+    Ok(Handles { db, tree })
 }
 
 impl Store {
     /// Open (or create) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        let db = sled::Config::new()
-            .path(path)
-            // A deliberate cache size: large enough for the hot index ranges of thousands of
-            // sources, small enough for a small VPS.
-            .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()?;
-        let tree = db.open_tree("feedloom")?;
-        Ok(Store { db, tree })
+        let handles = open_handles(path)?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                path: path.to_path_buf(),
+                handles: ArcSwapOption::from_pointee(handles),
+                failure: Mutex::new(None),
+            }),
+        })
     }
 
-    /// A cheap liveness check for `/healthz`.
+    /// The open database, or why there is none right now.
+    pub(crate) fn tree(&self) -> Result<Arc<Handles>, StoreError> {
+        self.shared.handles.load_full().ok_or_else(|| {
+            StoreError::Reopening(self.failure().unwrap_or_else(|| "unknown".into()))
+        })
+    }
+
+    /// Why writes fail, when they do: set by the first failed write since the database was
+    /// opened, cleared by [`Store::recover`].
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure.lock().expect("failure lock").clone()
+    }
+
+    /// Note a failed write: an I/O error leaves sled failing until it is opened again.
+    fn note<T>(&self, r: Result<T, sled::Error>) -> Result<T, StoreError> {
+        if let Err(e) = &r {
+            if matches!(e, sled::Error::Io(_) | sled::Error::ReportableBug(_)) {
+                let mut f = self.shared.failure.lock().expect("failure lock");
+                if f.is_none() {
+                    tracing::error!(error = %e, path = %self.shared.path.display(),
+                        "store writes fail; serving what is stored, retrying the store");
+                    *f = Some(e.to_string());
+                }
+            }
+        }
+        r.map_err(StoreError::from)
+    }
+
+    /// Write one batch (recording a failure).
+    pub(crate) fn write(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        let t = self.tree()?;
+        self.note(t.apply_batch(batch))
+    }
+
+    /// A cheap liveness check for `/healthz`: readable, and no write failure outstanding.
     pub fn is_usable(&self) -> bool {
-        self.tree.get(b"health-probe").is_ok()
+        self.failure().is_none() && self.tree().is_ok_and(|t| t.get(b"health-probe").is_ok())
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        let t = self.tree()?;
+        self.note(t.db.flush())?;
         Ok(())
+    }
+
+    /// After a write failure: when writes work again on the store's file system (a probe file
+    /// of `probe_bytes` is written and synced), open the database again, and answer true. The
+    /// caller then reloads its in-memory view of the store. False while the failure lasts;
+    /// an error when the database cannot be opened (it is tried again at the next call).
+    pub fn recover(&self, probe_bytes: usize) -> Result<bool, StoreError> {
+        if self.failure().is_none() {
+            return Ok(false);
+        }
+        let dir = self
+            .shared
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let probe = dir.join(".feedloom-write-probe");
+        let ok = (|| -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(&vec![0u8; probe_bytes])?;
+            f.sync_all()
+        })();
+        let _ = std::fs::remove_file(&probe);
+        if ok.is_err() {
+            return Ok(false);
+        }
+        // Maybe sled can write again as it is (a transient error): a synced probe write.
+        if let Ok(t) = self.tree() {
+            let healthy = t.insert(b"health-probe", &b"1"[..]).is_ok() && t.db.flush().is_ok();
+            if healthy {
+                *self.shared.failure.lock().expect("failure lock") = None;
+                tracing::info!("store writes work again");
+                return Ok(true);
+            }
+        }
+        // Close the failed database: wait (briefly) for readers to let go of it, since sled
+        // locks its files while any handle lives.
+        if let Some(old) = self.shared.handles.swap(None) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(old);
+        }
+        let mut last = None;
+        // sled's background threads may hold the files a moment longer.
+        for _ in 0..50 {
+            match open_handles(&self.shared.path) {
+                Ok(h) => {
+                    self.shared.handles.store(Some(Arc::new(h)));
+                    *self.shared.failure.lock().expect("failure lock") = None;
+                    tracing::info!(path = %self.shared.path.display(), "store opened again after a write failure");
+                    return Ok(true);
+                }
+                Err(e) => {
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        Err(last.expect("tried at least once"))
     }
 
     pub fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
         let k = source_key(source);
-        match self.tree.get(&k)? {
+        match self.tree()?.get(&k)? {
             Some(v) => Ok(Some(decode(&k, &v)?)),
             None => Ok(None),
         }
@@ -83,7 +225,7 @@ impl Store {
     /// All stored source states (including sources no longer configured).
     pub fn source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix([P_SOURCE]) {
+        for kv in self.tree()?.scan_prefix([P_SOURCE]) {
             let (k, v) = kv?;
             let id = String::from_utf8_lossy(&k[1..]).into_owned();
             out.push((id, decode(&k, &v)?));
@@ -94,7 +236,7 @@ impl Store {
     /// The last replicated-log sequence this store applied; 0 when none (or not a cluster).
     pub fn applied_seq(&self) -> Result<u64, StoreError> {
         Ok(self
-            .tree
+            .tree()?
             .get(codec::APPLIED_SEQ_KEY)?
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0))
@@ -102,7 +244,7 @@ impl Store {
 
     pub fn article(&self, id: &str) -> Result<Option<Article>, StoreError> {
         let k = article_key(id);
-        match self.tree.get(&k)? {
+        match self.tree()?.get(&k)? {
             Some(v) => Ok(Some(decode(&k, &v)?)),
             None => Ok(None),
         }
@@ -111,18 +253,21 @@ impl Store {
     /// True when an article with this canonical URL is stored for the source, or was pruned and
     /// is still tombstoned (so an HTML crawl does not fetch it again).
     pub fn knows_url(&self, source: &str, url: &str) -> Result<bool, StoreError> {
-        Ok(self.tree.contains_key(url_key(source, url))?)
+        Ok(self.tree()?.contains_key(url_key(source, url))?)
     }
 
     /// Number of articles stored for a source.
     pub fn count(&self, source: &str) -> usize {
-        self.tree.scan_prefix(index_prefix(source)).keys().count()
+        self.tree()
+            .map(|t| t.scan_prefix(index_prefix(source)).keys().count())
+            .unwrap_or(0)
     }
 
     /// The newest `limit` articles of a source, newest first.
     pub fn newest(&self, source: &str, limit: usize) -> Result<Vec<Article>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for k in self.tree.scan_prefix(index_prefix(source)).keys() {
+        let tree = self.tree()?;
+        for k in tree.scan_prefix(index_prefix(source)).keys() {
             if out.len() >= limit {
                 break;
             }
@@ -132,7 +277,7 @@ impl Store {
             ak.extend_from_slice(id);
             // An index entry without its article cannot happen (one batch writes both); skip
             // rather than fail the whole channel if it ever does.
-            if let Some(v) = self.tree.get(&ak)? {
+            if let Some(v) = tree.get(&ak)? {
                 out.push(decode(&ak, &v)?);
             }
         }
@@ -140,10 +285,13 @@ impl Store {
     }
 
     /// Every stored article (for export), in key order.
-    pub fn all_articles(&self) -> impl Iterator<Item = Result<Article, StoreError>> + '_ {
-        self.tree.scan_prefix([P_ARTICLE]).map(|kv| {
-            let (k, v) = kv?;
-            decode(&k, &v)
-        })
+    pub fn all_articles(&self) -> Box<dyn Iterator<Item = Result<Article, StoreError>> + '_> {
+        match self.tree() {
+            Ok(t) => Box::new(t.scan_prefix([P_ARTICLE]).map(|kv| {
+                let (k, v) = kv?;
+                decode(&k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 }

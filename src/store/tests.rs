@@ -293,7 +293,8 @@ fn state_lands_with_the_batch() {
 
 /// Every key and value in the store, for comparing whole states.
 fn snapshot(s: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
-    s.tree
+    s.tree()
+        .unwrap()
         .iter()
         .map(|kv| {
             let (k, v) = kv.unwrap();

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod diskfull;
 mod durability;
 mod extract_stage;
 mod foundation;
@@ -13,4 +14,5 @@ mod ops;
 mod parse_stage;
 mod polling;
 mod render_stage;
+mod secrets;
 mod support;
