@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{client, daemon_config_head, Daemon, Origin};
+use crate::support::{daemon_config_head, get_text, Daemon, Origin};
 
 /// A daemon with one channel `news` over one feed, `server_keys` added to `[server]`.
 async fn daemon_with(server_keys: &str) -> (Daemon, Origin, tempfile::TempDir) {
@@ -25,17 +25,9 @@ async fn daemon_with(server_keys: &str) -> (Daemon, Origin, tempfile::TempDir) {
     let daemon = Daemon::start(dir.path()).await;
     daemon.wait_healthy(Duration::from_secs(10)).await;
     // Wait for the first poll, so that the feed has items.
-    let c = client();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let body = c
-            .get(daemon.url("/feeds/news.rss"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = get_text(daemon.url("/feeds/news.rss")).await;
         if body.contains("<item>") {
             break;
         }
@@ -213,14 +205,7 @@ async fn unfinished_heads_and_idle_connections_are_closed_while_readers_are_answ
         slowest < Duration::from_secs(1),
         "a reader waited {slowest:?} while the slow clients were held"
     );
-    let metrics = client()
-        .get(daemon.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(daemon.url("/metrics")).await;
     assert!(
         metrics.contains("feedloom_http_closed_total{reason=\"header_timeout\"}"),
         "closings are counted"

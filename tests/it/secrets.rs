@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{client, daemon_config_head, Daemon, DaemonOptions, Origin};
+use crate::support::{daemon_config_head, get_text, Daemon, DaemonOptions, Origin};
 
 #[tokio::test]
 async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
@@ -47,14 +47,7 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
     assert!(good["items"].as_u64().unwrap_or(0) > 0, "{good}");
     assert!(origin.hits("/missing.rss") > 0);
     let api = serde_json::to_string(&sources).unwrap();
-    let page = client()
-        .get(daemon.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(daemon.url("/")).await;
     assert!(api.contains("REDACTED") && page.contains("REDACTED"));
     assert!(api.contains("page=1"), "harmless query values stay: {api}");
     daemon.signal(libc::SIGTERM);
