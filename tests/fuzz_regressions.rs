@@ -76,16 +76,11 @@ fn fixtures_through_document_targets() {
 // ---------------------------------------------------------------------------------------------
 // Findings (one test per saved input in fuzz/regressions/<target>/).
 
-/// routes, UNFIXED: a request whose target has no path — authority form, `GET s HTTP/1.1`,
-/// `CONNECT host:443 HTTP/1.1`, or the fuzzer's `G s HTTP/1.1\n\nr` — is handed by the listener
-/// (`src/serve/http.rs`, `answer`) to the warp filter (`src/serve/routes.rs`, `routes`), whose
-/// `warp::path::full()` calls `PathAndQuery::from_static("")` (warp 0.4.3,
-/// src/filters/path.rs:469), which panics with http 1.5.0 ("static str is not valid path",
-/// http src/uri/path.rs:71). The daemon turns the panicked task into a 500 and a panic message,
-/// once per such request from any client. Un-ignore once fixed; if the fix lands in `answer`,
-/// give the harness's copy of `answer` (fuzz/src/lib.rs) the same check.
+/// routes: a request whose target has no path (authority form, `GET s HTTP/1.1`,
+/// `CONNECT host:443 HTTP/1.1`, or the fuzzer's `G s HTTP/1.1\n\nr`) used to reach the warp
+/// filter, whose `warp::path::full()` panics on it (warp 0.4.3 with http 1.5: a 500 and a panic
+/// per request). The listener's `dispatch` now answers 400 before warp sees it.
 #[test]
-#[ignore = "unfixed: warp path::full() panics on a request target without a path (500 + panic)"]
 fn routes_authority_form_target() {
     harness::fuzz_routes(include_bytes!("../fuzz/regressions/routes/authority-form"));
     harness::fuzz_routes(include_bytes!(

@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::{service_fn, Service};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -530,52 +530,16 @@ fn server() -> &'static Server {
     S.get_or_init(open_server)
 }
 
-/// As http.rs's `answer`: feed reads go straight to `respond`, everything else to warp.
+/// As the listener's `answer`, with its own dispatch decision: feed reads from the cache,
+/// path-less targets refused, everything else to warp (called here on the harness's runtime).
 async fn answer(srv: &Server, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    use feedloom::serve::http::{answer_feed, bad_target, dispatch, Dispatch};
     let (parts, _body) = req.into_parts();
-    let feed = parts.uri.path().starts_with("/feeds/")
-        && (parts.method == Method::GET || parts.method == Method::HEAD);
-    if feed {
-        let resp = feedloom::serve::routes::respond(
-            &srv.state,
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query().unwrap_or(""),
-            &parts.headers,
-        )
-        .await;
-        return resp.map(Full::new);
+    match dispatch(&parts) {
+        Dispatch::BadTarget => bad_target(),
+        Dispatch::Feed => answer_feed(&srv.state, &parts).await,
+        Dispatch::Other => (srv.warp)(Request::from_parts(parts, Empty::<Bytes>::new())).await,
     }
-    if skip_known("warp-authority-form") && parts.uri.path_and_query().is_none() {
-        // Known bug, reported: see KNOWN_BUGS.
-        let mut r = Response::new(Full::new(Bytes::from_static(b"skipped known bug\n")));
-        *r.status_mut() = StatusCode::BAD_REQUEST;
-        return r;
-    }
-    let req = Request::from_parts(parts, Empty::<Bytes>::new());
-    (srv.warp)(req).await
-}
-
-/// Bugs the fuzzers found that are reported but not fixed yet, by name. A long run can step
-/// around them to look for others with `FEEDLOOM_FUZZ_SKIP_KNOWN=1` (or a comma-separated list
-/// of names); `run.sh` does not set it, so it keeps failing until they are fixed.
-///
-/// - `warp-authority-form`: a request whose target has no path (authority form, `GET s
-///   HTTP/1.1`, `CONNECT host:443 HTTP/1.1`) makes warp 0.4.3's `path::full()` call
-///   `PathAndQuery::from_static("")`, which panics with http 1.5 ("static str is not valid
-///   path"); the listener's `answer` hands such requests to warp (500 + a panic per request).
-///   Regression input: fuzz/regressions/routes/authority-form.
-pub const KNOWN_BUGS: [&str; 1] = ["warp-authority-form"];
-
-fn skip_known(name: &str) -> bool {
-    static SKIP: OnceLock<Vec<String>> = OnceLock::new();
-    SKIP.get_or_init(|| match std::env::var("FEEDLOOM_FUZZ_SKIP_KNOWN") {
-        Ok(v) if v == "1" => KNOWN_BUGS.iter().map(|s| s.to_string()).collect(),
-        Ok(v) => v.split(',').map(|s| s.trim().to_string()).collect(),
-        Err(_) => Vec::new(),
-    })
-    .iter()
-    .any(|s| s == name)
 }
 
 fn is_private_feed(path: &str) -> bool {

@@ -309,7 +309,6 @@ async fn selector_warnings(c: &Config) -> Vec<String> {
 
 async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
-    raise_fd_limit();
     // Signal handlers go in before the socket is bound: from the moment anything can reach the
     // daemon (or a supervisor sees it up), SIGTERM means an orderly stop, never the default
     // action, which would exit without flushing the store.
@@ -334,14 +333,6 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let _ = reload;
     app.run_until_stopped(shutdown_signal(stop)).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Raise the soft limit on open descriptors to the hard one (as Go's runtime and nginx's
-/// `worker_rlimit_nofile` do): every reader connection and every zero-copy feed body holds one,
-/// and the usual soft default of 1024 is a few hundred readers.
-fn raise_fd_limit() {
-    let limit = crate::serve::limits::descriptor_limit();
-    tracing::debug!(limit, "open-file limit");
 }
 
 /// The daemon's signal streams, registered once for its whole life: a signal that arrives

@@ -86,10 +86,10 @@ pub fn start(
     let warp = warp_fn(state.clone());
     let limits = {
         let server = &state.config.load().server;
-        let limit = super::limits::descriptor_limit();
+        let limit = super::limits::raise_descriptor_limit();
         let max_connections = server
             .max_connections
-            .unwrap_or_else(super::limits::default_max_connections);
+            .unwrap_or_else(|| super::limits::default_max_connections(limit));
         if max_connections + 64 > limit {
             tracing::warn!(max_connections, descriptor_limit = limit,
                 "server.max_connections is close to the descriptor limit: accepting may fail before it is reached");
@@ -240,33 +240,65 @@ async fn accept_error(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// Where a request head goes. The listener and the fuzz harness (`fuzz/src/lib.rs`) both
+/// decide with [`dispatch`], so the harness drives the listener's real decision.
+pub enum Dispatch {
+    /// A target without a path (authority form, `CONNECT host:443`): it names no route, and
+    /// warp's path filter would panic on it (found by fuzzing). Answered by [`bad_target`].
+    BadTarget,
+    /// `GET`/`HEAD /feeds/…`: answered on the listener's thread by [`answer_feed`].
+    Feed,
+    /// Everything else: the warp filter.
+    Other,
+}
+
+pub fn dispatch(parts: &hyper::http::request::Parts) -> Dispatch {
+    if parts.uri.path_and_query().is_none() {
+        Dispatch::BadTarget
+    } else if parts.uri.path().starts_with("/feeds/")
+        && (parts.method == Method::GET || parts.method == Method::HEAD)
+    {
+        Dispatch::Feed
+    } else {
+        Dispatch::Other
+    }
+}
+
+pub fn bad_target() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(b"bad request target\n")));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r
+}
+
+/// A feed request, from the rendered cache.
+pub async fn answer_feed(
+    state: &Arc<ServeState>,
+    parts: &hyper::http::request::Parts,
+) -> Response<Full<Bytes>> {
+    super::routes::respond(
+        state,
+        &parts.method,
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+    )
+    .await
+    .map(Full::new)
+}
+
 async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, _body) = req.into_parts();
-    // A request target without a path (authority form, `CONNECT host:443`) names no route;
-    // warp's path filter would panic on it (found by fuzzing).
-    if parts.uri.path_and_query().is_none() {
-        let mut r = Response::new(Full::new(Bytes::from_static(b"bad request target\n")));
-        *r.status_mut() = StatusCode::BAD_REQUEST;
-        return r;
-    }
-    let feed = parts.uri.path().starts_with("/feeds/")
-        && (parts.method == Method::GET || parts.method == Method::HEAD);
-    if feed {
-        let resp = super::routes::respond(
-            &ctx.state,
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query().unwrap_or(""),
-            &parts.headers,
-        )
-        .await;
-        return resp.map(Full::new);
-    }
-    // No route reads a request body; the warp filter gets the head only.
-    let req = Request::from_parts(parts, Empty::<Bytes>::new());
-    match ctx.main.spawn((ctx.warp)(req)).await {
-        Ok(resp) => resp,
-        Err(e) => internal(&e.to_string()),
+    match dispatch(&parts) {
+        Dispatch::BadTarget => bad_target(),
+        Dispatch::Feed => answer_feed(&ctx.state, &parts).await,
+        Dispatch::Other => {
+            // No route reads a request body; the warp filter gets the head only.
+            let req = Request::from_parts(parts, Empty::<Bytes>::new());
+            match ctx.main.spawn((ctx.warp)(req)).await {
+                Ok(resp) => resp,
+                Err(e) => internal(&e.to_string()),
+            }
+        }
     }
 }
 

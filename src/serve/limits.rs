@@ -207,12 +207,14 @@ pub const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\
 /// The default `max_connections`: half the file descriptors this process may open (after
 /// raising its soft limit to the hard one, as a server should), at most 16,384. The other half
 /// stays for the store, the fetcher's sockets and the sendfile bodies.
-pub fn default_max_connections() -> usize {
-    (descriptor_limit() / 2).clamp(64, 16_384)
+pub fn default_max_connections(descriptor_limit: usize) -> usize {
+    (descriptor_limit / 2).clamp(64, 16_384)
 }
 
-/// Raise the soft descriptor limit to the hard limit and return it.
-pub fn descriptor_limit() -> usize {
+/// Raise the soft descriptor limit to the hard limit (as Go's runtime and nginx's
+/// `worker_rlimit_nofile` do: every reader connection and every zero-copy feed body holds one,
+/// and the usual soft default of 1024 is a few hundred readers), and return it.
+pub fn raise_descriptor_limit() -> usize {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
     unsafe {

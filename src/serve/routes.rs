@@ -369,15 +369,10 @@ async fn feed(
 /// (a load balancer keeps it; monitoring sees the word).
 async fn healthz(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
     let st = state.clone();
-    let ok = tokio::task::spawn_blocking(move || st.store.is_usable())
+    let health = tokio::task::spawn_blocking(move || st.store.health())
         .await
-        .unwrap_or(false);
-    if !ok {
-        let why = state
-            .store
-            .failure()
-            .map(|f| format!("the store cannot write: {f}"))
-            .unwrap_or_else(|| "the store is not usable".into());
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(why) = health {
         return Err(ServeError::Unavailable(why));
     }
     match state.cluster.as_ref().map(|view| view()) {
@@ -422,7 +417,8 @@ fn source_rows(state: &ServeState) -> Vec<SourceRow> {
                 id: src.id.clone(),
                 url: crate::model::redact::url(s.url.as_deref().unwrap_or(src.url.as_str())),
                 status: s.status,
-                last_error: s.last_error.as_deref().map(crate::model::redact::text),
+                // Redacted where it is made (`ingest::refresh::fail`), logs included.
+                last_error: s.last_error,
                 last_poll: s.last_poll,
                 next_poll: s.next_poll,
                 items: s.items,

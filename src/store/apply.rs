@@ -149,6 +149,7 @@ impl Store {
         now: DateTime<Utc>,
         seq: Option<u64>,
     ) -> Result<RefreshCounts, StoreError> {
+        let tree = self.tree()?;
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
         // Index entries this batch adds or removes, so pruning sees the post-batch picture.
@@ -159,7 +160,7 @@ impl Store {
         let mut batch_urls = HashSet::new();
         for mut art in articles {
             let tk = tomb_key(&art.id);
-            if let Some(t) = self.tree()?.get(&tk)? {
+            if let Some(t) = tree.get(&tk)? {
                 if tomb_expiry(&t) > now.timestamp() {
                     counts.tombstoned += 1;
                     continue;
@@ -182,7 +183,7 @@ impl Store {
             let mut existing = self.article(&art.id)?;
             if existing.is_none() {
                 if let Some(u) = &art.url {
-                    if let Some(old_id) = self.tree()?.get(url_key(source, u))? {
+                    if let Some(old_id) = tree.get(url_key(source, u))? {
                         let old_id = hex(&old_id);
                         match self.article(&old_id)? {
                             Some(old) if old.source == source => {
@@ -197,7 +198,7 @@ impl Store {
                             // a value does, or stores applying the same log would differ.
                             None => {
                                 let otk = tomb_key(&old_id);
-                                if let Some(t) = self.tree()?.get(&otk)? {
+                                if let Some(t) = tree.get(&otk)? {
                                     if tomb_expiry(&t) > now.timestamp() {
                                         counts.tombstoned += 1;
                                         continue;
@@ -281,8 +282,9 @@ impl Store {
         retention: Retention,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
+        let tree = self.tree()?;
         let mut keys: Vec<Vec<u8>> = Vec::new();
-        for k in self.tree()?.scan_prefix(index_prefix(source)).keys() {
+        for k in tree.scan_prefix(index_prefix(source)).keys() {
             let k = k?;
             if !pending.removed.contains(k.as_ref()) {
                 keys.push(k.to_vec());
@@ -320,7 +322,7 @@ impl Store {
             // tombstone a dead key and leave the new one behind for good.
             let url = match pending.urls.get(id_raw) {
                 Some(url) => url.clone(),
-                None => match self.tree()?.get(&ak)? {
+                None => match tree.get(&ak)? {
                     Some(v) => decode::<Article>(&ak, &v)?.url,
                     None => None,
                 },

@@ -141,9 +141,16 @@ impl Store {
         self.note(t.apply_batch(batch))
     }
 
-    /// A cheap liveness check for `/healthz`: readable, and no write failure outstanding.
-    pub fn is_usable(&self) -> bool {
-        self.failure().is_none() && self.tree().is_ok_and(|t| t.get(b"health-probe").is_ok())
+    /// A cheap check for `/healthz`: no write failure outstanding, and readable; otherwise
+    /// why not, in words.
+    pub fn health(&self) -> Result<(), String> {
+        if let Some(f) = self.failure() {
+            return Err(format!("the store cannot write: {f}"));
+        }
+        match self.tree().map(|t| t.get(b"health-probe")) {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err("the store is not usable".into()),
+        }
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
