@@ -4,8 +4,10 @@
 //! Freshness without re-rendering on every refresh: each channel has a version, bumped when a
 //! refresh changes one of its sources. A render remembers the version it was made from. A
 //! request whose cached render is current sends it; one whose render is stale (or missing)
-//! renders once and caches the result, and readers arriving meanwhile wait for that render
-//! rather than making their own. A background worker re-renders dirty channels' cached
+//! waits for a render made from the version it arrived at or a later one: the request that
+//! finds none renders and caches it, and readers arriving meanwhile wait for that render
+//! rather than making their own. (A channel whose sources change faster than it renders is
+//! never current, so "current" cannot be what a waiting reader asks for.) A background worker re-renders dirty channels' cached
 //! formats in batches, at most a few times a second, so that readers rarely wait and a channel
 //! whose sources all change at once is rendered once, not once per source. Formats nobody asked
 //! for are never rendered.
@@ -225,6 +227,12 @@ pub fn render_channel(
     })
 }
 
+/// Whether `r` may replace `cached`: renders only move forward, so a slow render finishing
+/// after a faster, later one does not put older bytes back.
+fn newer(r: &Rendered, cached: Option<&Rendered>) -> bool {
+    cached.is_none_or(|c| r.version >= c.version)
+}
+
 impl FeedCache {
     /// The current render of `ch` in `format` with `limit` items: from the cache, or rendered
     /// now from the store (flushed before it is returned, so what a reader sees survives a
@@ -238,11 +246,22 @@ impl FeedCache {
         limit: usize,
     ) -> Result<Arc<Rendered>, RenderError> {
         let default_limit = limit == ch.limit;
+        if default_limit {
+            if let Some(r) = self.get_current(&ch.id, format) {
+                return Ok(r);
+            }
+        }
+        // The version this request arrived at: a render made from it or a later one shows
+        // everything that changed before the request came in, which is all a reader can ask.
+        // Asking for the version that is current when the render ends instead would never be
+        // satisfied while sources keep changing (each waiter would re-render in turn, one
+        // after another, and every render would be thrown away as stale).
+        let wanted = self.version(&ch.id);
         let lookup = || {
             if default_limit {
-                self.get_current(&ch.id, format)
+                self.get_at_least(&ch.id, format, wanted)
             } else {
-                self.get_limit(&ch.id, format, limit)
+                self.get_limit(&ch.id, format, limit, wanted)
             }
         };
         if let Some(r) = lookup() {
@@ -305,6 +324,13 @@ impl FeedCache {
         v.0.get(channel).map_or(0, |c| c.load(Ordering::Acquire))
     }
 
+    /// The cached render if it was made from version `wanted` or a later one.
+    fn get_at_least(&self, channel: &str, format: Format, wanted: u64) -> Option<Arc<Rendered>> {
+        let main = self.main.load();
+        let r = main.get(channel)?.renders[format_index(format)].clone()?;
+        (r.version >= wanted).then_some(r)
+    }
+
     /// The version counter of `channel`, created at 0 if the channel has none yet.
     fn counter(&self, channel: &str) -> Arc<AtomicU64> {
         let mut v = self.versions.lock().expect("versions lock");
@@ -355,36 +381,49 @@ impl FeedCache {
             .insert(channel.to_string(), info);
     }
 
-    /// Cache `r` unless the channel changed while it was being rendered (then a newer render
-    /// will follow; caching this one would serve stale bytes as current).
+    /// Cache `r` unless a render from a later version is cached already. A render of a
+    /// version that is no longer current is still kept: [`FeedCache::get_current`] will not
+    /// send it as current, but readers who arrived before the change it missed may have it.
     pub fn put(&self, channel: &str, r: Arc<Rendered>) {
         let _w = self.write.lock().expect("cache write lock");
-        if r.version != self.version(channel) {
-            return;
-        }
-        self.set_info(channel, ChannelInfo::from(&*r));
         let mut map: HashMap<String, Slot> = (**self.main.load()).clone();
         let slot = format_index(r.format);
-        self.slot_in(&mut map, channel).renders[slot] = Some(r);
+        let renders = &mut self.slot_in(&mut map, channel).renders;
+        if !newer(&r, renders[slot].as_deref()) {
+            return;
+        }
+        renders[slot] = Some(r.clone());
         self.main.store(Arc::new(map));
+        self.set_info(channel, ChannelInfo::from(&*r));
     }
 
-    pub fn get_limit(&self, channel: &str, format: Format, limit: usize) -> Option<Arc<Rendered>> {
+    /// The cached `?limit=` render if it was made from version `wanted` or a later one.
+    pub fn get_limit(
+        &self,
+        channel: &str,
+        format: Format,
+        limit: usize,
+        wanted: u64,
+    ) -> Option<Arc<Rendered>> {
         let r = self
             .by_limit
             .lock()
             .expect("cache lock")
             .get(&(channel.to_string(), format, limit))
             .cloned()?;
-        (r.version == self.version(channel)).then_some(r)
+        (r.version >= wanted).then_some(r)
     }
 
     pub fn put_limit(&self, channel: &str, format: Format, limit: usize, r: Arc<Rendered>) {
         let mut m = self.by_limit.lock().expect("cache lock");
+        let key = (channel.to_string(), format, limit);
+        if !newer(&r, m.get(&key).map(|c| &**c)) {
+            return;
+        }
         if m.len() >= MAX_LIMIT_RENDERS {
             m.clear();
         }
-        m.insert((channel.to_string(), format, limit), r);
+        m.insert(key, r);
     }
 
     /// Bring `channels` up to date: re-render the formats that are cached (someone reads them)
@@ -443,9 +482,10 @@ impl FeedCache {
         // Channels removed from the config disappear from the cache too.
         map.retain(|c, _| config.channels.contains_key(c));
         for (id, r) in fresh {
-            if r.version == self.version(&id) {
-                let slot = format_index(r.format);
-                self.slot_in(&mut map, &id).renders[slot] = Some(r);
+            let slot = format_index(r.format);
+            let renders = &mut self.slot_in(&mut map, &id).renders;
+            if newer(&r, renders[slot].as_deref()) {
+                renders[slot] = Some(r);
             }
         }
         self.main.store(Arc::new(map));
@@ -516,6 +556,92 @@ mod tests {
             cache.inflight.lock().unwrap().is_empty(),
             "gates are removed"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn readers_of_a_channel_that_never_stops_changing_share_renders() {
+        let (_d, store, cfg) = setup();
+        // Enough items that a render takes a while (a millisecond or so).
+        let arts = (0..50)
+            .map(|n| crate::model::Article {
+                content_html: Some("<p>words </p>".repeat(200)),
+                ..crate::model::Article::sample("a", n, i64::from(n))
+            })
+            .collect();
+        store
+            .apply(crate::model::RefreshResult::stored(
+                "a",
+                Utc::now(),
+                Default::default(),
+                arts,
+                crate::model::Retention::default(),
+            ))
+            .unwrap();
+        let cache = Arc::new(FeedCache::default());
+        let ch = cfg.channels["c"].clone();
+        let base = cfg.server.base_url.clone();
+        // The channel changes all the time: no render is current by the time it ends.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let (cache, stop) = (cache.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    cache.mark_dirty(&["c".to_string()]);
+                    std::thread::sleep(std::time::Duration::from_micros(5));
+                }
+            })
+        };
+        let readers: Vec<_> = (0..32)
+            .map(|_| {
+                let (cache, store, ch, base) =
+                    (cache.clone(), store.clone(), ch.clone(), base.clone());
+                tokio::spawn(async move {
+                    for _ in 0..20 {
+                        let arrived = cache.version("c");
+                        let r = tokio::time::timeout(
+                            std::time::Duration::from_secs(10),
+                            cache.current_or_render(&store, &ch, &base, Format::Rss, ch.limit),
+                        )
+                        .await
+                        .expect("a reader is answered while the channel keeps changing")
+                        .unwrap();
+                        assert!(r.version >= arrived, "a render from before the reader came");
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        churn.join().unwrap();
+        assert!(
+            cache.renders() <= 320,
+            "{} renders for 640 requests: readers waiting together share one",
+            cache.renders()
+        );
+    }
+
+    #[test]
+    fn a_slower_older_render_does_not_replace_a_newer_one() {
+        let (_d, store, cfg) = setup();
+        let cache = FeedCache::default();
+        let ch = &cfg.channels["c"];
+        let base = &cfg.server.base_url;
+        let render = |v| {
+            Arc::new(render_channel(&store, ch, base, Format::Rss, ch.limit, v, false).unwrap())
+        };
+        cache.mark_dirty(&["c".to_string(), "c".to_string()]);
+        cache.put("c", render(2));
+        cache.put("c", render(1));
+        assert_eq!(cache.get_current("c", Format::Rss).unwrap().version, 2);
+        cache.mark_dirty(&["c".to_string()]);
+        assert!(
+            cache.get_current("c", Format::Rss).is_none(),
+            "stale is not current"
+        );
+        assert_eq!(cache.get_at_least("c", Format::Rss, 2).unwrap().version, 2);
+        assert!(cache.get_at_least("c", Format::Rss, 3).is_none());
     }
 
     #[tokio::test]
