@@ -7,6 +7,8 @@
 //! read path's [`ServeState`] from one config, one store and one board of source states, and
 //! connects them: a refresh that changed channels marks them stale in the read path's cache.
 
+pub mod memory;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};

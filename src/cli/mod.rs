@@ -153,6 +153,7 @@ pub fn init_logging(args: &Args) {
 
 /// Run a parsed command line to its exit code.
 pub fn run(args: Args) -> ExitCode {
+    crate::app::memory::bound_allocator();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

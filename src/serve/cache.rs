@@ -165,11 +165,22 @@ fn channel_articles(
     limit: usize,
 ) -> Result<Vec<crate::model::Article>, StoreError> {
     let budget = aggregate::per_source_budget(channel, limit);
-    let mut per_source = Vec::with_capacity(channel.sources.len());
+    // Index keys first (cheap), merged into the order the channel shows: a channel of 200
+    // sources with 20 items each then decodes the 100 articles it shows, not 4,000.
+    let mut entries = Vec::new();
     for s in &channel.sources {
-        per_source.push(store.newest(s, budget)?);
+        entries.extend(store.newest_entries(s, budget)?);
     }
-    Ok(aggregate::channel_view(channel, per_source, limit))
+    entries.sort_unstable();
+    // `limit` articles, and more (doubling) only while duplicates or filters leave too few.
+    let mut take = limit.min(entries.len());
+    loop {
+        let view = aggregate::channel_view(channel, vec![store.articles(&entries[..take])?], limit);
+        if view.len() >= limit || take == entries.len() {
+            return Ok(view);
+        }
+        take = take.saturating_mul(2).max(1).min(entries.len());
+    }
 }
 
 /// The index figures of one channel, read from the store the way a render would read them.
@@ -620,6 +631,72 @@ mod tests {
             "{} renders for 640 requests: readers waiting together share one",
             cache.renders()
         );
+    }
+
+    /// What a channel showed before index keys were merged first: every source's newest
+    /// `budget` articles, decoded, merged by `channel_view`.
+    fn channel_articles_by_decoding_all(
+        store: &Store,
+        channel: &ChannelConfig,
+        limit: usize,
+    ) -> Vec<crate::model::Article> {
+        let budget = aggregate::per_source_budget(channel, limit);
+        let per_source = channel
+            .sources
+            .iter()
+            .map(|s| store.newest(s, budget).unwrap())
+            .collect();
+        aggregate::channel_view(channel, per_source, limit)
+    }
+
+    #[test]
+    fn merging_index_keys_first_shows_what_decoding_every_article_showed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let cfg = Config::parse(
+            "[sources.a]\nurl = \"http://127.0.0.1:9/a\"\n[sources.b]\nurl = \"http://127.0.0.1:9/b\"\n\
+             [sources.c]\nurl = \"http://127.0.0.1:9/c\"\n\
+             [channels.all]\nsources = [\"a\", \"b\", \"c\"]\nlimit = 30\n\
+             [channels.odd]\nsources = [\"a\", \"b\", \"c\"]\nlimit = 30\nexclude = \"[02468]$\"\n",
+            Path::new("/tmp/x/config.toml"),
+        )
+        .unwrap();
+        for (k, src) in ["a", "b", "c"].into_iter().enumerate() {
+            let arts = (0..40u32)
+                .map(|n| {
+                    let mut a = crate::model::Article::sample(src, n, i64::from(n * 3) + k as i64);
+                    // Every source reposts some of the same stories (same URL) and some items
+                    // share a time with another source's.
+                    if n % 4 == 0 {
+                        a.url = Some(format!("http://x/shared/{n}"));
+                    }
+                    if n % 5 == 0 {
+                        a.published = crate::model::Article::sample(src, n, i64::from(n)).published;
+                    }
+                    a
+                })
+                .collect();
+            store
+                .apply(crate::model::RefreshResult::stored(
+                    src,
+                    Utc::now(),
+                    Default::default(),
+                    arts,
+                    crate::model::Retention::default(),
+                ))
+                .unwrap();
+        }
+        for id in ["all", "odd"] {
+            let ch = &cfg.channels[id];
+            for limit in [0, 1, 7, 30, 200] {
+                let ids =
+                    |v: Vec<crate::model::Article>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+                let got = ids(channel_articles(&store, ch, limit).unwrap());
+                let want = ids(channel_articles_by_decoding_all(&store, ch, limit));
+                assert_eq!(got, want, "channel {id}, limit {limit}");
+                assert!(limit == 0 || !got.is_empty());
+            }
+        }
     }
 
     #[test]

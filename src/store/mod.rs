@@ -52,6 +52,24 @@ pub enum StoreError {
     Reopening(String),
 }
 
+/// Where an article sorts in its source's index, newest first: ordering entries orders their
+/// articles by sort time (newest first), ties by id, as a channel shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IndexEntry {
+    /// The sort time, inverted (see `codec::index_key`), big-endian.
+    order: [u8; 8],
+    id: [u8; 16],
+}
+
+impl IndexEntry {
+    fn from_key_tail(tail: &[u8]) -> Option<IndexEntry> {
+        Some(IndexEntry {
+            order: tail.get(..8)?.try_into().ok()?,
+            id: tail.get(8..24)?.try_into().ok()?,
+        })
+    }
+}
+
 /// Handle to the store; cheap to clone (all clones share one database, even across a reopen).
 #[derive(Clone)]
 pub struct Store {
@@ -284,6 +302,45 @@ impl Store {
             ak.extend_from_slice(id);
             // An index entry without its article cannot happen (one batch writes both); skip
             // rather than fail the whole channel if it ever does.
+            if let Some(v) = tree.get(&ak)? {
+                out.push(decode(&ak, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` index entries of `source`, newest first: keys only, no article is
+    /// read. A channel merges its sources' entries and then reads just the articles it shows
+    /// (see [`Store::articles`]), instead of decoding every source's newest `limit` articles.
+    pub fn newest_entries(
+        &self,
+        source: &str,
+        limit: usize,
+    ) -> Result<Vec<IndexEntry>, StoreError> {
+        let tree = self.tree()?;
+        let prefix = index_prefix(source).len();
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for k in tree.scan_prefix(index_prefix(source)).keys() {
+            if out.len() >= limit {
+                break;
+            }
+            let k = k?;
+            if let Some(e) = IndexEntry::from_key_tail(&k[prefix..]) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The articles of `entries`, in their order. An entry whose article is missing is skipped
+    /// (one batch writes both, so it cannot happen; a channel should not fail if it ever does).
+    pub fn articles(&self, entries: &[IndexEntry]) -> Result<Vec<Article>, StoreError> {
+        let tree = self.tree()?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let mut ak = Vec::with_capacity(17);
+            ak.push(P_ARTICLE);
+            ak.extend_from_slice(&e.id);
             if let Some(v) = tree.get(&ak)? {
                 out.push(decode(&ak, &v)?);
             }
