@@ -278,6 +278,14 @@ impl FeedCache {
         if let Some(r) = lookup() {
             return Ok(r);
         }
+        // While the store cannot write, sled fails some reads too (a read that consolidates a
+        // page writes to its log): readers get the last render there is, older than the
+        // channel's version but what the daemon has, rather than a render attempt per request.
+        if store.failure().is_some() {
+            if let Some(r) = self.latest(&ch.id, format, limit, default_limit) {
+                return Ok(r);
+            }
+        }
         let flight = Flight::join(self, (ch.id.clone(), format, limit));
         let result = async {
             let _turn = flight.gate.lock().await;
@@ -286,8 +294,9 @@ impl FeedCache {
                 return Ok(r);
             }
             let version = self.version(&ch.id);
-            let (store, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
+            let (store2, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
             let r = tokio::task::spawn_blocking(move || {
+                let store = store2;
                 let r = render_channel(&store, &ch2, &base, format, limit, version, default_limit)?;
                 match store.flush() {
                     Ok(()) => Ok::<_, StoreError>((r, true)),
@@ -300,7 +309,16 @@ impl FeedCache {
                 }
             })
             .await
-            .map_err(|e| RenderError::Panicked(e.to_string()))??;
+            .map_err(|e| RenderError::Panicked(e.to_string()))?;
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    return match self.latest(&ch.id, format, limit, default_limit) {
+                        Some(r) if store.failure().is_some() => Ok(r),
+                        _ => Err(e.into()),
+                    };
+                }
+            };
             self.count_render();
             let (r, durable) = r;
             let r = Arc::new(r);
@@ -333,6 +351,22 @@ impl FeedCache {
     pub fn version(&self, channel: &str) -> u64 {
         let v = self.versions.lock().expect("versions lock");
         v.0.get(channel).map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// The newest cached render of the feed (`limit` items, `default_limit` when that is the
+    /// channel's own), of whatever version.
+    fn latest(
+        &self,
+        channel: &str,
+        format: Format,
+        limit: usize,
+        default_limit: bool,
+    ) -> Option<Arc<Rendered>> {
+        if default_limit {
+            self.get_at_least(channel, format, 0)
+        } else {
+            self.get_limit(channel, format, limit, 0)
+        }
     }
 
     /// The cached render if it was made from version `wanted` or a later one.

@@ -332,7 +332,11 @@ async fn feed(
         .cache
         .current_or_render(&state.store, ch, &cfg.server.base_url, format, limit)
         .await
-        .map_err(|e| ServeError::Internal(e.to_string()))?;
+        .map_err(|e| match state.store.failure() {
+            // Nothing rendered before the store began to fail, and it cannot be read now.
+            Some(why) => ServeError::Unavailable(format!("{e} (the store cannot write: {why})")),
+            None => ServeError::Internal(e.to_string()),
+        })?;
     let mut resp = if not_modified(&rendered, headers) {
         let mut r = Response::new(Bytes::new());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
