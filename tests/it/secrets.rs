@@ -1,5 +1,5 @@
 //! Secrets in source URLs (user-info, API keys in the query) never reach the logs,
-//! `/api/sources` or the index page: the daemon runs as a child process logging at info level
+//! `/api/sources`, the index page or the served feeds (relative links): the daemon runs as a child process logging at info level
 //! (trace and debug logs of html5ever print page text, see the session note), with one source that works and one that fails (errors may quote their URL).
 
 use std::time::{Duration, Instant};
@@ -48,6 +48,9 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
     assert!(origin.hits("/missing.rss") > 0);
     let api = serde_json::to_string(&sources).unwrap();
     let page = get_text(daemon.url("/")).await;
+    // The story's relative link was resolved against the source URL, without its user-info.
+    let feed = get_text(daemon.url("/feeds/news.json")).await;
+    assert!(feed.contains(&format!("http://{host}/rel/link")), "{feed}");
     assert!(api.contains("REDACTED") && page.contains("REDACTED"));
     assert!(api.contains("page=1"), "harmless query values stay: {api}");
     daemon.signal(libc::SIGTERM);
@@ -57,6 +60,10 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
     for secret in [PASSWORD, KEY, TOKEN] {
         assert!(!api.contains(secret), "{secret} in /api/sources: {api}");
         assert!(!page.contains(secret), "{secret} on the index page");
+        assert!(
+            !feed.contains(secret),
+            "{secret} in the served feed: {feed}"
+        );
         let line = log.lines().find(|l| l.contains(secret));
         assert!(line.is_none(), "{secret} in the log: {line:?}");
     }

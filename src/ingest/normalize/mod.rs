@@ -30,7 +30,8 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
         .base
         .as_deref()
         .and_then(|b| Url::parse(b).ok())
-        .or_else(|| Url::parse(ctx.base_url).ok());
+        .or_else(|| Url::parse(ctx.base_url).ok())
+        .map(without_credentials);
     let link = entry
         .link
         .as_deref()
@@ -120,6 +121,17 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
     })
+}
+
+/// A base URL without its user-info: the credentials an operator put in a source URL (or a
+/// document's `xml:base`) must not end up in every relative link stored and served.
+fn without_credentials(mut u: Url) -> Url {
+    if !u.username().is_empty() || u.password().is_some() {
+        // Only URLs that cannot have a host refuse these, and they had no user-info.
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+    }
+    u
 }
 
 fn resolve(base: Option<&Url>, link: &str) -> Option<String> {
@@ -386,6 +398,26 @@ mod tests {
         assert!(!html.contains("onclick"), "{html}");
         assert!(!html.contains("javascript"), "{html}");
         assert!(html.contains("http://example.com/i.png"), "{html}");
+    }
+
+    #[test]
+    fn relative_links_do_not_carry_the_source_urls_credentials() {
+        let ctx = SourceContext {
+            base_url: "https://reader:pw@example.com/feed.xml?apikey=k",
+            ..ctx()
+        };
+        let e = RawEntry {
+            title: Some("t".into()),
+            link: Some("/post/1".into()),
+            content_html: Some(r#"<p><a href="/a">a</a><img src="i.png"></p>"#.into()),
+            ..Default::default()
+        };
+        let a = normalize(e, &ctx, Utc::now()).unwrap();
+        assert_eq!(a.url.as_deref(), Some("https://example.com/post/1"));
+        let html = a.content_html.unwrap();
+        assert!(html.contains("https://example.com/a"), "{html}");
+        assert!(html.contains("https://example.com/i.png"), "{html}");
+        assert!(!html.contains("pw@"), "{html}");
     }
 
     #[test]
