@@ -88,19 +88,20 @@ fn routes_authority_form_target() {
     ));
 }
 
-/// parse_feed, UNFIXED (in feed-rs 3.0.0, reached through `src/ingest/parse/mod.rs`): an author
-/// whose e-mail address directly follows a multi-byte character (`编辑：zhang@example.com`, a
-/// common Chinese byline form) makes feed-rs's `parse_person_name_email`
-/// (src/parser/util/mod.rs:155, `&raw[..span.start() - 1]`) slice inside that character and
-/// panic. `run_parser` catches the panic, the repaired document panics the same way, and the
-/// whole feed is refused: `Malformed("the feed parser gave up on this document (internal
-/// panic)")`. The fuzzer saw it as a tolerated feed-rs panic (see fuzz/README.md).
+/// parse_feed: an author whose e-mail address directly follows a multi-byte character
+/// (`编辑：zhang@example.com`, a common Chinese byline form) made feed-rs 3.0.0's
+/// `parse_person_name_email` (src/parser/util/mod.rs:155, `&raw[..span.start() - 1]`) slice
+/// inside that character and panic; the whole feed was refused. Fixed before feed-rs reads the
+/// document: `src/ingest/parse/contacts.rs` puts a space between such an address and the
+/// character.
 #[test]
-#[ignore = "unfixed: feed-rs panics on an author like 编辑：a@b.cn and the whole feed is refused"]
 fn parse_feed_author_email_after_multibyte_char() {
     let doc = include_str!("../fuzz/regressions/parse_feed/author-fullwidth-colon.xml");
     let parsed = feedloom::ingest::parse::parse_feed(doc, Some("https://e.example/feed"))
         .expect("a feed with a Chinese byline parses");
     assert_eq!(parsed.entries.len(), 1);
+    let author = &parsed.entries[0].authors[0];
+    assert!(author.name.contains("编辑"), "{author:?}");
+    assert_eq!(author.email.as_deref(), Some("zhang@example.com"));
     harness::fuzz_parse_feed(doc.as_bytes());
 }

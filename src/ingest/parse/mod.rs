@@ -21,6 +21,7 @@
 //! exact text back. RSS fields are passed as found (RSS has no type information and titles in
 //! the wild carry entities and markup).
 
+mod contacts;
 mod dates;
 mod entities;
 mod repair;
@@ -364,6 +365,8 @@ fn parse_xml(
     } else {
         body
     };
+    let spaced = contacts::space_contact_emails(body);
+    let body = spaced.as_ref();
 
     let seen: dates::Seen = Arc::new(Mutex::new(HashMap::new()));
     let first_error = if repair::has_bad_controls(body) {
