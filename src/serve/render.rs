@@ -5,14 +5,13 @@
 //! those bytes. RSS goes through the `rss` crate, Atom through `atom_syndication`, JSON Feed
 //! through serde structs whose field order is the order the spec recommends (`version` first).
 //!
-//! Identity, chosen once per article (`item_ids`) and shared by the three formats:
-//! - RSS `guid`: the URL with `isPermaLink="true"` when the source identified the item by its
-//!   URL (or gave no guid), else `urn:feedloom:{id}` with `isPermaLink="false"`, so a slug edit on
-//!   a site whose guids are not URLs does not make readers show the item twice;
-//! - Atom `id` and JSON Feed `id`: always `urn:feedloom:{id}` — the article id is a hash over the
-//!   source and its guid, which outlives URL canonicalization changes.
+//! Identity, chosen once per article (`item_ids`): one id per story in all three formats, the
+//! RSS `guid` (with `isPermaLink="false"`), the Atom `id` and the JSON Feed `id` alike:
+//! `urn:feedloom:{id}`, where the article id is a hash over the source and its guid. It outlives
+//! URL canonicalization changes and slug edits, and a reader who switches formats (or a service
+//! that reads two) sees one story, not two. The URL goes in `link`/`url`.
 //!
-//! All of them are unique within one rendered feed even if the input repeats an article. The
+//! Ids are unique within one rendered feed even if the input repeats an article. The
 //! feed's own Atom id is `meta.self_url`, so that URL must be canonical: no `?limit=`, and never
 //! a private channel's token.
 //!
@@ -116,40 +115,20 @@ pub fn render(meta: &FeedMeta, articles: &[Article], format: Format) -> Vec<u8> 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-/// The identifiers of one item in the rendered feed.
+/// The identifier of one item in the rendered feed: the RSS guid, the Atom entry id and the
+/// JSON Feed item id alike.
 struct ItemId {
-    /// RSS guid value.
-    guid: String,
-    /// Whether `guid` is the item's URL (RSS `isPermaLink`).
-    permalink: bool,
-    /// Atom entry id and JSON Feed item id.
     urn: String,
 }
 
-/// Pick every item's identifiers, unique within the feed.
+/// Pick every item's identifier, unique within the feed.
 fn item_ids(articles: &[Article]) -> Vec<ItemId> {
-    let mut seen_guids: HashSet<String> = HashSet::with_capacity(articles.len());
-    let mut seen_urns: HashSet<String> = HashSet::with_capacity(articles.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(articles.len());
     articles
         .iter()
         .enumerate()
-        .map(|(index, a)| {
-            let urn = unique(format!("urn:feedloom:{}", a.id), index, &mut seen_urns);
-            let url_is_identity = match (&a.url, &a.guid) {
-                (Some(url), Some(guid)) => url == guid,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            let (guid, permalink) = match &a.url {
-                Some(url) if url_is_identity && !seen_guids.contains(url) => (url.clone(), true),
-                _ => (urn.clone(), false),
-            };
-            let guid = unique(guid, index, &mut seen_guids);
-            ItemId {
-                guid,
-                permalink,
-                urn,
-            }
+        .map(|(index, a)| ItemId {
+            urn: unique(format!("urn:feedloom:{}", a.id), index, &mut seen),
         })
         .collect()
 }
@@ -357,7 +336,7 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> 
                 .or_else(|| excerpt(&a.content_text).map(|e| xml_string(&e)));
             if title.is_none() && description.is_none() {
                 // RSS needs a title or a description; the URL or id is the best we have.
-                description = Some(xml_string(a.url.as_deref().unwrap_or(&id.guid)));
+                description = Some(xml_string(a.url.as_deref().unwrap_or(&id.urn)));
             }
             let creators = creators(a);
             let dublin_core_ext = (!creators.is_empty()).then(|| DublinCoreExtension {
@@ -381,8 +360,8 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> 
                     .collect(),
                 enclosure,
                 guid: Some(Guid {
-                    value: xml_string(&id.guid),
-                    permalink: id.permalink,
+                    value: xml_string(&id.urn),
+                    permalink: false,
                 }),
                 pub_date: a.published.or(a.updated).map(|d| d.to_rfc2822()),
                 content: non_empty(a.content_html.as_deref()).map(xml_string),

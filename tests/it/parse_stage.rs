@@ -455,6 +455,90 @@ fn podcast_enclosures() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// parse: the long tail of real feeds (feedparser gives an item for each; feed-rs alone gave none)
+
+#[test]
+fn default_namespaced_rss_in_windows_1251() {
+    let d = decode_fixture("hand/rss-default-ns-cp1251.xml", None);
+    assert_eq!(d.encoding, "windows-1251");
+    let f = parse_fixture("hand/rss-default-ns-cp1251.xml");
+    assert_eq!(f.title.as_deref(), Some("Новости региона"));
+    assert_eq!(f.entries.len(), 1);
+    let e = &f.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Открытие нового моста через реку"));
+    assert_eq!(
+        e.link.as_deref(),
+        Some("http://news.example.ru/2024/05/most.html")
+    );
+    assert_eq!(exact(e.published).to_rfc3339(), "2024-05-04T10:15:00+03:00");
+}
+
+#[test]
+fn latin1_rss_without_version_or_declaration() {
+    let d = decode_fixture("hand/rss-latin1-bare.xml", None);
+    assert!(d.text.contains("Crème brûlée"), "{}", d.encoding);
+    let f = parse_fixture("hand/rss-latin1-bare.xml");
+    assert_eq!(f.title.as_deref(), Some("Le café du coin"));
+    assert_eq!(f.entries.len(), 1);
+    assert_eq!(
+        f.entries[0].title.as_deref(),
+        Some("Crème brûlée et café crème : la carte d'été")
+    );
+    // Other versions feed-rs does not dispatch on read the same way.
+    for version in ["0.93", "0.94", "2.0.1"] {
+        let doc = format!(
+            "<rss version=\"{version}\"><channel><title>t</title>\
+             <item><title>a</title><link>http://e.example/a</link></item></channel></rss>"
+        );
+        let f = parse_feed(&doc, None).unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(f.entries.len(), 1, "{version}");
+    }
+}
+
+#[test]
+fn atom_entry_with_nothing_but_an_id() {
+    let f = parse_fixture("hand/atom-id-only.xml");
+    assert_eq!(f.title, None);
+    assert_eq!(f.entries.len(), 1);
+    // A URL id is the link.
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("http://blog.example.org/2024/05/04/note")
+    );
+    // Any other id: no link (the link is a story's identity, so the feed's link would merge
+    // every such entry into one); the id is kept and the normalizer keeps the item.
+    let doc = std::fs::read_to_string(fixture("hand/atom-id-only.xml"))
+        .unwrap()
+        .replace(
+            "<id>http://blog.example.org/2024/05/04/note</id>",
+            "<id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>",
+        );
+    let f = parse_feed(&doc, None).unwrap();
+    assert_eq!(f.entries.len(), 1);
+    let e = &f.entries[0];
+    assert_eq!(e.link, None);
+    assert_eq!(
+        e.guid.as_deref(),
+        Some("urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a")
+    );
+}
+
+#[test]
+fn a_guid_marked_as_no_permalink_is_never_the_link() {
+    let doc = r#"<rss version="2.0"><channel><title>t</title><link>http://e.example/</link>
+        <item><title>a</title><guid isPermaLink="false">http://e.example/id/1</guid></item>
+        <item><title>b</title><guid>http://e.example/posts/2</guid></item>
+        </channel></rss>"#;
+    let f = parse_feed(doc, None).unwrap();
+    assert_eq!(f.entries[0].link, None);
+    assert_eq!(f.entries[0].guid.as_deref(), Some("http://e.example/id/1"));
+    assert_eq!(
+        f.entries[1].link.as_deref(),
+        Some("http://e.example/posts/2")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // parse: not feeds, hostile input
 
 #[test]

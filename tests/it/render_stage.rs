@@ -249,7 +249,8 @@ fn rss_structure() {
             Some("Mon, 15 Jan 2024 10:00:00 +0530"),
         ]
     );
-    // guid: the URL when the source identified the item by it, else the stable id.
+    // guid: one id per story, the same as the Atom and JSON Feed ids, never a permalink (the
+    // URL is the item's link).
     let guids: Vec<(&str, bool)> = items
         .iter()
         .map(|i| {
@@ -260,13 +261,14 @@ fn rss_structure() {
     assert_eq!(
         guids,
         [
-            (PODCAST_URL, true),
+            ("urn:feedloom:a1a1a1a1", false),
             ("urn:feedloom:b2b2b2b2", false),
-            (UNDATED_URL, true),
-            (ESCAPE_URL, true),
+            ("urn:feedloom:c3c3c3c3", false),
+            ("urn:feedloom:d4d4d4d4", false),
             ("urn:feedloom:e5e5e5e5", false),
         ]
     );
+    assert_eq!(items[0].link(), Some(PODCAST_URL));
     let podcast = &items[0];
     let enc = podcast.enclosure().unwrap();
     assert_eq!(

@@ -24,7 +24,7 @@ pub struct SourceContext<'a> {
 }
 
 /// Normalize one entry. Returns `None` for an entry with nothing to show (no title, no link,
-/// no content).
+/// no content, no id).
 pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Option<Article> {
     let base = entry
         .base
@@ -71,15 +71,24 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
     if title.is_empty() {
         title = excerpt(&content_text, 80);
     }
-    if title.is_empty() && url.is_none() && content_text.is_empty() {
-        return None;
-    }
     let guid = entry
         .guid
         .as_deref()
         .map(str::trim)
         .filter(|g| !g.is_empty())
         .map(str::to_string);
+    if title.is_empty() && url.is_none() && content_text.is_empty() && guid.is_none() {
+        return None;
+    }
+    let published = entry.published.map(|d| to_instant(d, ctx.timezone));
+    let updated = entry.updated.map(|d| to_instant(d, ctx.timezone));
+    if title.is_empty() {
+        // Nothing but a link or an id (and perhaps a date): a reader needs something to show.
+        title = match published.or(updated) {
+            Some(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+            None => url.clone().or_else(|| guid.clone()).unwrap_or_default(),
+        };
+    }
     let id = article_id(
         ctx.source_id,
         guid.as_deref(),
@@ -87,8 +96,6 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
         &title,
         &content_text,
     );
-    let published = entry.published.map(|d| to_instant(d, ctx.timezone));
-    let updated = entry.updated.map(|d| to_instant(d, ctx.timezone));
     Some(Article {
         id,
         source: ctx.source_id.to_string(),
@@ -398,6 +405,26 @@ mod tests {
         assert!(!html.contains("onclick"), "{html}");
         assert!(!html.contains("javascript"), "{html}");
         assert!(html.contains("http://example.com/i.png"), "{html}");
+    }
+
+    #[test]
+    fn an_entry_with_nothing_but_an_id_is_kept_with_a_title_to_show() {
+        let bare = |guid: &str, link: Option<&str>| RawEntry {
+            guid: Some(guid.into()),
+            link: link.map(str::to_string),
+            ..Default::default()
+        };
+        let a = normalize(bare("urn:uuid:1", None), &ctx(), Utc::now()).unwrap();
+        assert_eq!((a.title.as_str(), a.url.as_deref()), ("urn:uuid:1", None));
+        let b = normalize(bare("urn:uuid:2", None), &ctx(), Utc::now()).unwrap();
+        assert_ne!(a.id, b.id, "two bare entries stay two items");
+        let c = normalize(
+            bare("http://e.example/n", Some("http://e.example/n")),
+            &ctx(),
+            Utc::now(),
+        );
+        assert_eq!(c.unwrap().title, "http://e.example/n");
+        assert!(normalize(RawEntry::default(), &ctx(), Utc::now()).is_none());
     }
 
     #[test]

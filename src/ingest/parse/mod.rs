@@ -21,12 +21,12 @@
 //! exact text back. RSS fields are passed as found (RSS has no type information and titles in
 //! the wild carry entities and markup).
 
-mod contacts;
 mod dates;
 mod entities;
+mod quirks;
 mod repair;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
@@ -357,30 +357,39 @@ fn parse_xml(
     doc_base: Option<&Url>,
     root_base: Option<Url>,
 ) -> Result<ParsedFeed, ParseError> {
-    // Atom 0.3 uses its own namespace and a few other element names; feed-rs reads Atom 1.0.
-    let upgraded;
-    let body = if body.contains(ATOM03_NS) {
-        upgraded = atom03_to_atom10(body);
-        upgraded.as_str()
-    } else {
-        body
-    };
-    let spaced = contacts::space_contact_emails(body);
-    let body = spaced.as_ref();
+    let prepared = quirks::prepare(body);
+    let body = prepared.as_ref();
+    let ids_only = quirks::non_permalink_guids(body);
 
     let seen: dates::Seen = Arc::new(Mutex::new(HashMap::new()));
     let first_error = if repair::has_bad_controls(body) {
         None
     } else {
         match run_parser(body, doc_base, &seen) {
-            Ok(feed) => return Ok(map_feed(feed, doc_base, root_base, &seen, Vec::new())),
+            Ok(feed) => {
+                return Ok(map_feed(
+                    feed,
+                    doc_base,
+                    root_base,
+                    &seen,
+                    &ids_only,
+                    Vec::new(),
+                ))
+            }
             Err(e) => Some(e),
         }
     };
 
     let repaired = repair::repair(body);
     match run_parser(&repaired.text, doc_base, &seen) {
-        Ok(feed) => Ok(map_feed(feed, doc_base, root_base, &seen, repaired.repairs)),
+        Ok(feed) => Ok(map_feed(
+            feed,
+            doc_base,
+            root_base,
+            &seen,
+            &ids_only,
+            repaired.repairs,
+        )),
         Err(e) => Err(ParseError::Malformed(match first_error {
             Some(first) if repaired.repairs.is_empty() => first,
             Some(first) => format!(
@@ -403,39 +412,6 @@ fn run_parser(text: &str, doc_base: Option<&Url>, seen: &dates::Seen) -> Result<
     }
 }
 
-const ATOM03_NS: &str = "http://purl.org/atom/ns#";
-
-/// Rewrites an Atom 0.3 document as Atom 1.0: namespace and renamed elements.
-fn atom03_to_atom10(body: &str) -> String {
-    let mut s = body.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
-    for (old, new) in [
-        ("issued", "published"),
-        ("modified", "updated"),
-        ("tagline", "subtitle"),
-        ("copyright", "rights"),
-    ] {
-        for (o, n) in [("<", "<"), ("</", "</")] {
-            let from = format!("{o}{old}");
-            if s.contains(&from) {
-                s = s.replace(&from, &format!("{n}{new}"));
-            }
-        }
-    }
-    // 0.3 text constructs carry MIME types.
-    for (old, new) in [
-        ("type=\"text/plain\"", "type=\"text\""),
-        ("type='text/plain'", "type='text'"),
-        ("type=\"application/xhtml+xml\"", "type=\"xhtml\""),
-        ("type='application/xhtml+xml'", "type='xhtml'"),
-    ] {
-        if s.contains(old) {
-            s = s.replace(old, new);
-        }
-    }
-    // `created` has no Atom 1.0 counterpart; `published` covers it when `issued` is absent.
-    s
-}
-
 fn parse_json(text: &str, doc_base: Option<&Url>) -> Result<ParsedFeed, ParseError> {
     let seen: dates::Seen = Arc::new(Mutex::new(HashMap::new()));
     match run_parser(text, doc_base, &seen) {
@@ -444,6 +420,7 @@ fn parse_json(text: &str, doc_base: Option<&Url>) -> Result<ParsedFeed, ParseErr
             doc_base,
             doc_base.cloned(),
             &seen,
+            &HashSet::new(),
             Vec::new(),
         )),
         Err(e) => match serde_json::from_str::<serde_json::Value>(text) {
@@ -489,6 +466,7 @@ fn map_feed(
     doc_base: Option<&Url>,
     root_base: Option<Url>,
     seen: &dates::Seen,
+    ids_only: &HashSet<String>,
     repairs: Vec<String>,
 ) -> ParsedFeed {
     let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
@@ -526,8 +504,25 @@ fn map_feed(
                 plain_is_text,
                 fallback_base.as_ref(),
                 &feed_authors,
+                ids_only,
                 &raw_date,
             )
+        })
+        .map(|mut e: RawEntry| {
+            // An entry with nothing but an id is still an item (feedparser gives one; the
+            // normalizer keeps it): its id is its link when it is a URL. Not the feed's link
+            // otherwise: the link is the story's identity, and every such entry would merge.
+            let bare = e.link.is_none()
+                && e.title.as_deref().is_none_or(|t| t.trim().is_empty())
+                && e.content_html.is_none()
+                && e.summary_html.is_none();
+            if bare {
+                e.link = e
+                    .guid
+                    .clone()
+                    .filter(|g| is_http_url(g) && !ids_only.contains(g));
+            }
+            e
         })
         .collect();
 
@@ -540,12 +535,17 @@ fn map_feed(
     }
 }
 
+fn is_http_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
 fn map_entry(
     e: Entry,
     kind: &FeedType,
     plain_is_text: bool,
     feed_base: Option<&Url>,
     feed_authors: &[Person],
+    ids_only: &HashSet<String>,
     raw_date: &dyn Fn(Option<chrono::DateTime<chrono::Utc>>) -> Option<RawDate>,
 ) -> RawEntry {
     let entry_base = join(feed_base, e.base.clone());
@@ -553,11 +553,11 @@ fn map_entry(
 
     let mut link = best_link(&e.links, kind).map(|l| resolve(entry_base.as_ref(), &l.href));
     if link.is_none() && matches!(kind, FeedType::RSS0 | FeedType::RSS2) {
-        // RSS: a guid is a permalink unless isPermaLink="false" (which feed-rs does not keep);
-        // an http(s) guid is the best link there is.
+        // RSS: a guid is a permalink unless isPermaLink="false" (which feed-rs does not keep,
+        // so `ids_only` was read from the document); an http(s) guid is the best link there is.
         link = guid
             .as_ref()
-            .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            .filter(|g| is_http_url(g) && !ids_only.contains(g.as_str()))
             .cloned();
     }
     let base = entry_base
