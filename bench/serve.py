@@ -78,7 +78,9 @@ def main():
 
     B.nginx("nginx-static", os.path.join(wd, "nginx-static"), NGX_PORT,
             f"root {static};\n        gzip_static on;\n        etag on;\n"
-            "        open_file_cache max=64 inactive=60s;\n        open_file_cache_valid 60s;\n        gzip_vary on;", workers=1)
+            "        open_file_cache max=64 inactive=60s;\n        open_file_cache_valid 60s;\n        gzip_vary on;",
+            # As many workers as feedloom has serving threads: the fair comparison.
+            workers=WORKERS or os.cpu_count())
     nurl = f"http://127.0.0.1:{NGX_PORT}/{CHANNEL}.atom"
     nst, nh, nbody = B.http(nurl)
     ngst, ngh, ngz = B.http(nurl, {"Accept-Encoding": "gzip"})

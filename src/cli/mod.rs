@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 a problem the output describes (bad config, failed source, unknown
 //! channel), 2 bad usage (from clap).
 
+mod check;
 mod opml;
 
 use std::path::PathBuf;
@@ -167,7 +168,7 @@ pub fn run(args: Args) -> ExitCode {
     let result = runtime.block_on(async {
         match args.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&args.config).await,
-            Command::Check { fetch } => check(&args.config, fetch).await,
+            Command::Check { fetch } => check::check(&args.config, fetch).await,
             Command::Poll { sources } => poll(&args.config, &sources).await,
             Command::Extract { target, script } => {
                 extract(&args.config, &target, script.map(Script::from)).await
@@ -195,117 +196,6 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
         Err(e @ ConfigError::Invalid { .. }) => Err(anyhow::anyhow!("{e}")),
         Err(e) => Err(e.into()),
     }
-}
-
-async fn check(path: &std::path::Path, fetch: bool) -> anyhow::Result<ExitCode> {
-    match Config::load(path) {
-        Ok(c) => {
-            println!(
-                "{}: ok ({} sources, {} channels)",
-                path.display(),
-                c.sources.len(),
-                c.channels.len()
-            );
-            let mut all = warnings(&c);
-            if fetch {
-                all.extend(selector_warnings(&c).await);
-            }
-            for w in all {
-                println!("warning: {w}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(ConfigError::Invalid { problems, .. }) => {
-            for p in problems {
-                println!("{}:{p}", path.display());
-            }
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => {
-            println!("{e}");
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
-/// Likely mistakes that are not errors.
-pub fn warnings(c: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for id in c.sources.keys() {
-        if c.channels_of(id).is_empty() {
-            out.push(format!("source {id:?} is in no channel"));
-        }
-    }
-    for s in c.sources.values() {
-        let public = !crate::ingest::fetch::in_local_space(&s.url);
-        if public && s.interval < std::time::Duration::from_secs(60) {
-            out.push(format!(
-                "source {:?} polls a public host every {:?}: that is impolite (use at least 1m)",
-                s.id, s.interval
-            ));
-        }
-    }
-    out
-}
-
-/// Fetch each HTML source's list page and first article; warn about selectors that match
-/// nothing there.
-async fn selector_warnings(c: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(fetcher) = crate::ingest::fetch::Fetcher::new(crate::ingest::fetch_config(c)) else {
-        return vec!["cannot build the HTTP client".into()];
-    };
-    for src in c.sources.values() {
-        let Some(html) = &src.html else { continue };
-        let page = match fetcher.get(src.url.as_str(), &Conditional::default()).await {
-            Ok(FetchOutcome::Fetched(d)) => d,
-            Ok(_) => continue,
-            Err(e) => {
-                out.push(format!(
-                    "source {:?}: cannot fetch {}: {e}",
-                    src.id, src.url
-                ));
-                continue;
-            }
-        };
-        let text = crate::ingest::decode::decode(&page.body, page.content_type.as_deref()).text;
-        let links = crate::ingest::extract::extract_links(&text, &page.final_url, &html.items, 1)
-            .unwrap_or_default();
-        let Some(first) = links.first() else {
-            out.push(format!(
-                "source {:?}: items = {:?} finds no article links on {}",
-                src.id, html.items, page.final_url
-            ));
-            continue;
-        };
-        let article = match fetcher.get(first, &Conditional::default()).await {
-            Ok(FetchOutcome::Fetched(d)) => d,
-            _ => continue,
-        };
-        let text =
-            crate::ingest::decode::decode(&article.body, article.content_type.as_deref()).text;
-        let doc = scraper::Html::parse_document(&text);
-        let r = &html.rules;
-        for (key, sel) in [
-            ("title", &r.title),
-            ("content", &r.content),
-            ("date", &r.date),
-            ("author", &r.author),
-            ("source", &r.source),
-        ] {
-            let Some(sel) = sel else { continue };
-            let Ok(parsed) = scraper::Selector::parse(sel) else {
-                continue;
-            };
-            if doc.select(&parsed).next().is_none() {
-                out.push(format!(
-                    "source {:?}: {key} = {sel:?} matches nothing on {first}",
-                    src.id
-                ));
-            }
-        }
-    }
-    out
 }
 
 async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -538,7 +428,10 @@ async fn extract(
                 .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", p.display()))?
         }
     };
-    let doc = match fetcher.get(url.as_str(), &Conditional::default()).await? {
+    let doc = match fetcher
+        .get(url.as_str(), &Conditional::default(), &Default::default())
+        .await?
+    {
         FetchOutcome::Fetched(d) => d,
         FetchOutcome::NotModified { .. } => anyhow::bail!("unexpected 304"),
     };
@@ -571,6 +464,8 @@ async fn extract(
                 html: None,
                 max_items: usize::MAX,
                 max_age: None,
+                request: Default::default(),
+                feed_title: None,
             };
             (src, script.unwrap_or(Script::Keep))
         }

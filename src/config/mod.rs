@@ -145,6 +145,51 @@ pub struct SourceConfig {
     pub html: Option<HtmlConfig>,
     pub max_items: usize,
     pub max_age: Option<Duration>,
+    /// What the origin needs besides the URL: headers, User-Agent, credentials, a proxy.
+    pub request: RequestOptions,
+    /// When the URL is a web page announcing several feeds: the title of the one to poll.
+    pub feed_title: Option<String>,
+}
+
+/// How to ask a source's origin for its document (`headers`, `user_agent`, `username` with
+/// `password`/`password_env`, `cookie`/`cookie_env`, `proxy` in `[sources.ID]`). Headers,
+/// credentials and cookies go only to the source URL's own origin, never to another host a
+/// redirect leads to. Its `Debug` names what is set and never shows a value, so secrets stay out
+/// of logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// Extra request headers, by name (names validated as HTTP tokens).
+    pub headers: Vec<(String, String)>,
+    /// Sent instead of the daemon's User-Agent, to every host of the fetch.
+    pub user_agent: Option<String>,
+    /// HTTP basic authentication: user name and password.
+    pub basic_auth: Option<(String, String)>,
+    /// A `Cookie` header value.
+    pub cookie: Option<String>,
+    /// Fetch through this proxy (http, https, socks5 or socks5h URL).
+    pub proxy: Option<Url>,
+}
+
+impl RequestOptions {
+    pub fn is_empty(&self) -> bool {
+        self == &RequestOptions::default()
+    }
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("RequestOptions")
+            .field("headers", &names)
+            .field("user_agent", &self.user_agent.is_some())
+            .field("basic_auth", &self.basic_auth.is_some())
+            .field("cookie", &self.cookie.is_some())
+            .field(
+                "proxy",
+                &self.proxy.as_ref().map(|p| p.scheme().to_string()),
+            )
+            .finish()
+    }
 }
 
 impl SourceConfig {
@@ -203,7 +248,8 @@ pub struct Config {
     pub channels: BTreeMap<String, ChannelConfig>,
     /// `None`: one process with its own store, no NATS.
     pub cluster: Option<ClusterConfig>,
-    /// A short hash of the config text, so that nodes running different configs show it.
+    /// A short hash of the config without each node's own keys (`[cluster] node`, `[server]
+    /// listen`, `[store] path`), so that cluster nodes running different configs show it.
     pub digest: String,
     /// Each source's channels, in channel order: asked once per refresh and once per value a
     /// cluster node applies, so it is looked up, not searched for.
@@ -242,7 +288,8 @@ impl Config {
         for (id, src) in &new.sources {
             match self.sources.get(id) {
                 None => summary.added.push(id.clone()),
-                Some(o) if format!("{o:?}") != format!("{src:?}") => {
+                // `Debug` hides the request options' values, so they are compared apart.
+                Some(o) if format!("{o:?}") != format!("{src:?}") || o.request != src.request => {
                     summary.changed.push(id.clone())
                 }
                 Some(_) => {}
@@ -276,6 +323,25 @@ pub struct ReloadSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_covers_what_nodes_share_and_nothing_of_their_own() {
+        let cfg = |node: &str, listen: &str, extra: &str| {
+            let text = format!(
+                "# node {node}\n[server]\nlisten = \"{listen}\"\n[store]\npath = \"/var/{node}\"\n\
+                 [cluster]\nnode = \"{node}\"\nnats = [\"nats://127.0.0.1:4222\"]\n\
+                 [sources.a]\nurl = \"http://127.0.0.1:9/a.xml\"{extra}\n[channels.c]\nsources = [\"a\"]\n"
+            );
+            Config::parse(&text, Path::new("/tmp/x/config.toml"))
+                .unwrap()
+                .digest
+        };
+        assert_eq!(cfg("a", "127.0.0.1:8095", ""), cfg("b", "0.0.0.0:8096", ""));
+        assert_ne!(
+            cfg("a", "127.0.0.1:8095", ""),
+            cfg("a", "127.0.0.1:8095", "\ninterval = \"5m\"")
+        );
+    }
 
     fn problems(text: &str) -> Vec<ConfigProblem> {
         match Config::parse(text, Path::new("/tmp/x/config.toml")) {

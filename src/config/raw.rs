@@ -80,6 +80,16 @@ pub(super) struct RawSource {
     pub(super) max_items: Option<Spanned<i64>>,
     pub(super) max_age: Option<Spanned<String>>,
     pub(super) html: Option<RawHtml>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, Spanned<String>>,
+    pub(super) user_agent: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password: Option<Spanned<String>>,
+    pub(super) password_env: Option<Spanned<String>>,
+    pub(super) cookie: Option<Spanned<String>>,
+    pub(super) cookie_env: Option<Spanned<String>>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) feed_title: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -94,7 +94,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         sources,
         channels,
         cluster,
-        digest: crate::model::ids::hex16(&sha2::Sha256::digest(text.as_bytes()))[..12].to_string(),
+        digest: shared_digest(text),
         channels_by_source,
     })
 }
@@ -160,6 +160,20 @@ fn validate_cluster(raw: &Spanned<RawCluster>, p: &mut Problems) -> ClusterConfi
         lease,
         replicas,
     }
+}
+
+/// A short hash of what every node of a cluster must share: the config as parsed, without
+/// the keys that are each node's own (`[cluster] node`, `[server] listen`, `[store] path`), so
+/// comments, layout and those keys do not make nodes look different.
+fn shared_digest(text: &str) -> String {
+    let mut table: toml::Table = text.parse().unwrap_or_default();
+    for (section, key) in [("cluster", "node"), ("server", "listen"), ("store", "path")] {
+        if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+            t.remove(key);
+        }
+    }
+    let canonical = toml::to_string(&table).unwrap_or_default();
+    crate::model::ids::hex16(&sha2::Sha256::digest(canonical.as_bytes()))[..12].to_string()
 }
 
 fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
@@ -417,7 +431,181 @@ fn validate_source(
         html,
         max_items: positive(&raw.max_items, store.max_items, "max_items", p),
         max_age: duration_opt(&raw.max_age, "max_age", p).or(store.max_age),
+        request: validate_request(raw, p),
+        feed_title: raw.feed_title.clone().filter(|t| !t.trim().is_empty()),
     })
+}
+
+/// Headers the fetcher sets itself: conditional requests, framing and the host are its own.
+const RESERVED_HEADERS: [&str; 8] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "if-none-match",
+    "if-modified-since",
+    "accept-encoding",
+    "user-agent",
+];
+
+/// An HTTP token (RFC 9110 §5.6.2): what a header name may be made of.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A value that can go on a header line: no control characters but tab.
+fn header_value_ok(s: &str) -> bool {
+    !s.chars()
+        .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}')
+}
+
+/// A secret given inline or through an environment variable (`what` and `what_env`).
+fn secret(
+    inline: &Option<Spanned<String>>,
+    env: &Option<Spanned<String>>,
+    what: &str,
+    p: &mut Problems,
+) -> Option<String> {
+    match (inline, env) {
+        (Some(v), Some(_)) => {
+            p.at(v.span(), format!("give {what} or {what}_env, not both"));
+            None
+        }
+        (Some(v), None) => Some(v.get_ref().clone()),
+        (None, Some(var)) => match std::env::var(var.get_ref()) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                p.at(
+                    var.span(),
+                    format!(
+                        "{what}_env names {:?}, which is not set in the environment",
+                        var.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
+fn validate_request(raw: &RawSource, p: &mut Problems) -> RequestOptions {
+    let mut headers = Vec::new();
+    for (name, value) in &raw.headers {
+        let lower = name.to_ascii_lowercase();
+        if !is_token(name) {
+            p.at(
+                value.span(),
+                format!("headers: {name:?} is not a header name"),
+            );
+        } else if RESERVED_HEADERS.contains(&lower.as_str()) {
+            let hint = if lower == "user-agent" {
+                " (use user_agent)"
+            } else {
+                ""
+            };
+            p.at(
+                value.span(),
+                format!("headers: {name} is set by feedloom itself{hint}"),
+            );
+        } else if !header_value_ok(value.get_ref()) {
+            p.at(
+                value.span(),
+                format!("headers: the value of {name} has a control character"),
+            );
+        } else {
+            headers.push((name.clone(), value.get_ref().clone()));
+        }
+    }
+    // A header that a credential key also sets would be sent twice.
+    for (key, header) in [
+        (raw.username.is_some(), "authorization"),
+        (raw.cookie.is_some() || raw.cookie_env.is_some(), "cookie"),
+    ] {
+        if let Some((name, value)) = raw
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(header))
+        {
+            if key {
+                let by = if header == "cookie" {
+                    "cookie"
+                } else {
+                    "username"
+                };
+                p.at(
+                    value.span(),
+                    format!("headers: {name} and {by} both set it; give one"),
+                );
+            }
+        }
+    }
+    let user_agent = raw.user_agent.as_ref().and_then(|u| {
+        let ok = !u.get_ref().trim().is_empty() && header_value_ok(u.get_ref());
+        if !ok {
+            p.at(u.span(), "user_agent must be a non-empty line of text");
+        }
+        ok.then(|| u.get_ref().clone())
+    });
+    let password = secret(&raw.password, &raw.password_env, "password", p);
+    let basic_auth = match (&raw.username, password) {
+        (Some(u), pw) => {
+            if u.get_ref().contains(':') || !header_value_ok(u.get_ref()) {
+                p.at(
+                    u.span(),
+                    "username may not contain ':' or control characters",
+                );
+            }
+            Some((u.get_ref().clone(), pw.unwrap_or_default()))
+        }
+        (None, Some(_)) => {
+            let span = raw
+                .password
+                .as_ref()
+                .or(raw.password_env.as_ref())
+                .map(|s| s.span())
+                .unwrap_or_default();
+            p.at(span, "a password needs a username");
+            None
+        }
+        (None, None) => None,
+    };
+    let cookie = secret(&raw.cookie, &raw.cookie_env, "cookie", p).filter(|c| {
+        let ok = header_value_ok(c);
+        if !ok {
+            let span = raw.cookie.as_ref().or(raw.cookie_env.as_ref());
+            p.at(
+                span.map(|s| s.span()).unwrap_or_default(),
+                "the cookie has a control character",
+            );
+        }
+        ok
+    });
+    let proxy = raw
+        .proxy
+        .as_ref()
+        .and_then(|s| match Url::parse(s.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => Some(u),
+            _ => {
+                p.at(
+                    s.span(),
+                    format!(
+                        "proxy {:?} is not an http://, https://, socks5:// or socks5h:// URL",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        });
+    RequestOptions {
+        headers,
+        user_agent,
+        basic_auth,
+        cookie,
+        proxy,
+    }
 }
 
 fn valid_id(id: &str) -> bool {

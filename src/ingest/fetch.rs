@@ -13,6 +13,9 @@ use reqwest::header::{self, HeaderMap};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
+use crate::config::RequestOptions;
+use crate::ingest::request::{self, ProxyClients};
+
 /// Limits and identity for every request.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
@@ -173,6 +176,8 @@ pub struct Fetcher {
     guarded: reqwest::Client,
     cfg: Arc<FetchConfig>,
     limits: Arc<Limits>,
+    /// Clients for sources with a `proxy` of their own.
+    proxied: ProxyClients,
 }
 
 fn is_private(ip: IpAddr) -> bool {
@@ -330,16 +335,7 @@ fn cache_hints(h: &HeaderMap) -> CacheHints {
 
 impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(cfg.user_agent.clone())
-                .connect_timeout(cfg.connect_timeout)
-                // Redirects are followed by hand in `get` (permanent moves, loops, private
-                // targets).
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .pool_max_idle_per_host(cfg.per_host.max(1))
-        };
+        let builder = || client_builder(&cfg);
         let built = |b: reqwest::ClientBuilder| {
             b.build()
                 .map_err(|e| FetchError::Other(format!("cannot build HTTP client: {e}")))
@@ -367,27 +363,41 @@ impl Fetcher {
             guarded,
             cfg: Arc::new(cfg),
             limits,
+            proxied: ProxyClients::default(),
         })
     }
 
     /// Fetch `url` (http, https or file), with validators from the last fetch. The URL is the
     /// operator's (a configured source): a local one may be fetched and may redirect locally.
-    pub async fn get(&self, url: &str, cond: &Conditional) -> Result<FetchOutcome, FetchError> {
-        self.fetch(url, cond, true).await
+    /// `opts`: the source's request options (see [`crate::ingest::request`]).
+    pub async fn get(
+        &self,
+        url: &str,
+        cond: &Conditional,
+        opts: &RequestOptions,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.fetch(url, cond, true, opts).await
     }
 
     /// Fetch a URL that a page on the web linked to (an HTML source's article): it is held to
     /// the rules of a public source whatever its host, and names must resolve to public
     /// addresses from the first request on.
-    pub async fn get_linked(&self, url: &str) -> Result<FetchOutcome, FetchError> {
-        self.fetch(url, &Conditional::default(), false).await
+    pub async fn get_linked(
+        &self,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.fetch(url, &Conditional::default(), false, opts).await
     }
 
-    async fn fetch(
+    /// [`Fetcher::get`] (`operator_url`) or [`Fetcher::get_linked`], with validators either way:
+    /// for a URL that was the web's link once and is polled again (an announced feed).
+    pub async fn fetch(
         &self,
         url: &str,
         cond: &Conditional,
         operator_url: bool,
+        opts: &RequestOptions,
     ) -> Result<FetchOutcome, FetchError> {
         let start = Url::parse(url).map_err(|e| FetchError::BadUrl(format!("{url}: {e}")))?;
         if start.scheme() == "file" {
@@ -399,7 +409,7 @@ impl Fetcher {
             return self.read_file(&start).await;
         }
         let total = self.cfg.timeout;
-        match tokio::time::timeout(total, self.get_http(start, cond, operator_url)).await {
+        match tokio::time::timeout(total, self.get_http(start, cond, operator_url, opts)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(total)),
         }
@@ -434,6 +444,7 @@ impl Fetcher {
         start: Url,
         cond: &Conditional,
         operator_url: bool,
+        opts: &RequestOptions,
     ) -> Result<FetchOutcome, FetchError> {
         if !operator_url && is_local_url(&start) {
             return Err(FetchError::PrivateRedirect(start.to_string()));
@@ -449,8 +460,17 @@ impl Fetcher {
             // After a public source's first redirect, names must resolve to public addresses
             // when connecting, not only when the redirect was checked.
             let guarded = !start_is_local && (hops > 0 || !operator_url);
-            let client = if guarded { &self.guarded } else { &self.client };
-            let mut req = client.get(url.clone());
+            // Through a source's own proxy the proxy resolves names, as with HTTP_PROXY: the
+            // checks before each redirect still apply, the one at connect time cannot.
+            let client = match &opts.proxy {
+                Some(proxy) => self
+                    .proxied
+                    .get(proxy, || client_builder(&self.cfg))
+                    .map_err(FetchError::Other)?,
+                None if guarded => self.guarded.clone(),
+                None => self.client.clone(),
+            };
+            let mut req = request::apply(client.get(url.clone()), opts, &start, &url);
             if let Some(e) = &cond.etag {
                 req = req.header(header::IF_NONE_MATCH, e);
             }
@@ -564,6 +584,17 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// The settings every client of the fetcher shares.
+fn client_builder(cfg: &FetchConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(cfg.user_agent.clone())
+        .connect_timeout(cfg.connect_timeout)
+        // Redirects are followed by hand in `get` (permanent moves, loops, private targets).
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(cfg.per_host.max(1))
 }
 
 fn classify(e: &reqwest::Error) -> FetchError {
@@ -709,12 +740,16 @@ mod tests {
             "http://169.254.169.254/latest/meta-data/",
         ] {
             assert!(
-                matches!(f.get_linked(url).await, Err(FetchError::PrivateRedirect(_))),
+                matches!(
+                    f.get_linked(url, &Default::default()).await,
+                    Err(FetchError::PrivateRedirect(_))
+                ),
                 "{url}"
             );
         }
         assert!(matches!(
-            f.get_linked("file:///etc/hostname").await,
+            f.get_linked("file:///etc/hostname", &Default::default())
+                .await,
             Err(FetchError::BadUrl(_))
         ));
     }

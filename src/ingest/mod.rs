@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod normalize;
 pub mod parse;
 pub mod refresh;
+pub mod request;
 pub mod scheduler;
 pub mod state;
 

@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::config::{PollConfig, SourceConfig, SourceKind};
 use crate::ingest::decode::decode;
 use crate::ingest::extract::{self, ExtractError};
-use crate::ingest::fetch::{CacheHints, Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
+use crate::ingest::fetch::{
+    self, CacheHints, Conditional, FetchError, FetchOutcome, Fetched, Fetcher,
+};
 use crate::ingest::normalize::{self, SourceContext};
 use crate::ingest::parse::{self, ParseError};
 use crate::model::{Article, RefreshResult, Retention, SourceState, SourceStatus};
@@ -219,7 +221,12 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
     let started = Instant::now();
     let now = Utc::now();
     let mut state = prev;
+    if state.discovered && state.discovered_for != src.feed_title {
+        // The config now names another announced feed: ask the page again.
+        forget_discovered(&mut state);
+    }
     let poll_url = state.url.clone().unwrap_or_else(|| src.url.to_string());
+    let url_before = state.url.clone();
     let cond = Conditional {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
@@ -241,7 +248,15 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
     );
     state.last_poll = Some(now);
 
-    let result = match ctx.fetcher.get(&poll_url, &cond).await {
+    // Credentials go to the source's own site only, also after a move or a discovery; a feed
+    // that a public page announced stays held to the web's rules.
+    let opts = crate::ingest::request::for_link(&src.request, &src.url, &poll_url);
+    let operator_url = !state.discovered || fetch::is_local_url(&src.url);
+    let result = match ctx
+        .fetcher
+        .fetch(&poll_url, &cond, operator_url, &opts)
+        .await
+    {
         Err(e) => Err(RefreshError::Fetch(e)),
         Ok(FetchOutcome::NotModified {
             moved_permanently_to,
@@ -258,38 +273,131 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
             }
             Ok(())
         }
-        Ok(FetchOutcome::Fetched(doc)) => {
-            report.bytes = doc.body.len();
-            let moved = note_move(src, &mut state, doc.moved_permanently_to.clone());
-            let hash = body_hash(&doc.body);
-            if state.body_hash.as_deref() == Some(hash.as_str()) && state.status == SourceStatus::Ok
-            {
-                let validators_changed =
-                    state.etag != doc.etag || state.last_modified != doc.last_modified;
-                state.etag = doc.etag.clone();
-                state.last_modified = doc.last_modified.clone();
-                succeed(&mut state, now);
-                state.next_poll = Some(next_after_success(src, &ctx.poll, None, doc.cache, now));
-                report.outcome = Outcome::SameBody;
-                if moved || validators_changed {
-                    persist_state(ctx, &src.id, &state, now).await;
+        Ok(FetchOutcome::Fetched(doc)) => match follow_announced_feed(ctx, src, &mut state, doc)
+            .await
+        {
+            Err(e) => Err(e),
+            Ok(FetchOutcome::NotModified { .. }) => Err(RefreshError::Fetch(FetchError::Other(
+                "the announced feed answered 304 to a request without validators".into(),
+            ))),
+            Ok(FetchOutcome::Fetched(doc)) => {
+                report.bytes = doc.body.len();
+                let moved = note_move(src, &mut state, doc.moved_permanently_to.clone());
+                let hash = body_hash(&doc.body);
+                if state.body_hash.as_deref() == Some(hash.as_str())
+                    && state.status == SourceStatus::Ok
+                {
+                    let validators_changed =
+                        state.etag != doc.etag || state.last_modified != doc.last_modified;
+                    state.etag = doc.etag.clone();
+                    state.last_modified = doc.last_modified.clone();
+                    succeed(&mut state, now);
+                    state.next_poll =
+                        Some(next_after_success(src, &ctx.poll, None, doc.cache, now));
+                    report.outcome = Outcome::SameBody;
+                    if moved || validators_changed {
+                        persist_state(ctx, &src.id, &state, now).await;
+                    }
+                    Ok(())
+                } else {
+                    process(ctx, src, doc, hash, &mut state, now, &mut report).await
                 }
-                Ok(())
-            } else {
-                process(ctx, src, doc, hash, &mut state, now, &mut report).await
             }
-        }
+        },
     };
 
     if let Err(e) = result {
         // Nothing of the document was stored, so neither are its validators: with them, the
         // next poll would get a 304 and the items would be lost for good.
-        (state.etag, state.last_modified, state.body_hash) = validators_before;
+        (state.etag, state.last_modified, state.body_hash) = if state.url == url_before {
+            validators_before
+        } else {
+            // The polled URL changed in this refresh (a discovery): the old validators are not
+            // this URL's.
+            (None, None, None)
+        };
         fail(ctx, src, &mut state, &e, now, &mut report).await;
     }
     report.elapsed = started.elapsed();
     report.state = state;
     report
+}
+
+/// Feed autodiscovery: a source (not an HTML source) whose URL answered with a web page that
+/// announces feeds is polled as the announced feed (the first, or the one `feed_title` names)
+/// from now on, like a permanent move. The feed is fetched at once; a page that announces none
+/// is handed on as it is (and fails as "not a feed").
+async fn follow_announced_feed(
+    ctx: &RefreshCtx,
+    src: &SourceConfig,
+    state: &mut SourceState,
+    doc: Fetched,
+) -> Result<FetchOutcome, RefreshError> {
+    if src.html.is_some()
+        || src.kind == Some(SourceKind::Html)
+        || state.discovered
+        || !looks_like_html(&doc.body)
+    {
+        return Ok(FetchOutcome::Fetched(doc));
+    }
+    let Some(feed) = announced_feed(&doc, src.feed_title.clone()).await else {
+        return Ok(FetchOutcome::Fetched(doc));
+    };
+    tracing::info!(source = %src.id, page = %crate::model::redact::url(&doc.final_url), feed = %crate::model::redact::url(&feed), "the source is a web page announcing a feed; polling the feed from now on");
+    let opts = crate::ingest::request::for_link(&src.request, &src.url, &feed);
+    let local_page = url::Url::parse(&doc.final_url).is_ok_and(|u| fetch::is_local_url(&u));
+    let fetched = if local_page {
+        ctx.fetcher.get(&feed, &Conditional::default(), &opts).await
+    } else {
+        ctx.fetcher.get_linked(&feed, &opts).await
+    }
+    .map_err(|e| match e {
+        // 410 from the announced feed is not the source gone: the page is still there.
+        FetchError::Gone => RefreshError::Fetch(FetchError::Status {
+            status: 410,
+            retry_after: None,
+        }),
+        e => RefreshError::Fetch(e),
+    })?;
+    state.url = Some(feed);
+    state.discovered = true;
+    state.discovered_for = src.feed_title.clone();
+    (state.etag, state.last_modified, state.body_hash) = (None, None, None);
+    Ok(fetched)
+}
+
+/// Poll the configured page again at the next poll, without the discovered feed's validators.
+fn forget_discovered(state: &mut SourceState) {
+    state.url = None;
+    state.discovered = false;
+    state.discovered_for = None;
+    (state.etag, state.last_modified, state.body_hash) = (None, None, None);
+}
+
+/// A cheap look at the first bytes, so that feeds (nearly every fetch) are not decoded twice.
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    head.contains("<html") || head.contains("<!doctype html") || head.contains("<head")
+}
+
+/// The feed URL a fetched web page announces (off the async workers: it parses the page).
+pub async fn announced_feed(doc: &Fetched, wanted: Option<String>) -> Option<String> {
+    let (body, content_type, base) = (
+        doc.body.clone(),
+        doc.content_type.clone(),
+        doc.final_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let text = decode(&body, content_type.as_deref()).text;
+        if parse::looks_like_feed(&text) {
+            return None;
+        }
+        let feeds = extract::discover::announced_feeds(&text, &base);
+        extract::discover::choose(&feeds, wanted.as_deref()).map(|f| f.url.clone())
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 fn note_move(src: &SourceConfig, state: &mut SourceState, moved: Option<String>) -> bool {
@@ -351,7 +459,17 @@ async fn fail(
     // Errors may quote the URL (with its credentials or key): shown and logged redacted.
     let msg = crate::model::redact::text(&e.to_string());
     state.last_error = Some(msg.clone());
-    if matches!(e, RefreshError::Fetch(FetchError::Gone)) {
+    let vanished = matches!(
+        e,
+        RefreshError::Fetch(FetchError::Gone | FetchError::Status { status: 404, .. })
+    );
+    // A feed the configured page announced is no more: ask the page again at the next poll
+    // (it may announce another) rather than give the source up.
+    let rediscover = state.discovered && vanished;
+    if rediscover {
+        forget_discovered(state);
+    }
+    if matches!(e, RefreshError::Fetch(FetchError::Gone)) && !rediscover {
         state.status = SourceStatus::Gone;
         state.next_poll = None;
         report.outcome = Outcome::Gone;
@@ -576,10 +694,11 @@ async fn fetch_article(
     now: DateTime<Utc>,
 ) -> Result<Option<Article>, String> {
     // A link from a local list page is the operator's; one from a page on the web is not.
+    let opts = crate::ingest::request::for_link(&src.request, &src.url, link);
     let listed = if from_local_page {
-        fetcher.get(link, &Conditional::default()).await
+        fetcher.get(link, &Conditional::default(), &opts).await
     } else {
-        fetcher.get_linked(link).await
+        fetcher.get_linked(link, &opts).await
     };
     let doc = match listed.map_err(|e| e.to_string())? {
         FetchOutcome::Fetched(d) => d,

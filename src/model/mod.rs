@@ -203,6 +203,13 @@ pub struct SourceState {
     /// The configured URL this state belongs to; a config change resets redirects and `gone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_url: Option<String>,
+    /// Set when `url` is a feed that the configured web page announced (autodiscovery): if that
+    /// feed disappears (404, 410), the page is asked again instead of giving up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discovered: bool,
+    /// The `feed_title` the feed was chosen by: another one in the config asks the page again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered_for: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod discovery;
 mod diskfull;
 mod durability;
 mod extract_stage;
@@ -14,5 +15,6 @@ mod ops;
 mod parse_stage;
 mod polling;
 mod render_stage;
+mod request_options;
 mod secrets;
 mod support;

@@ -147,6 +147,7 @@ async fn json_logs_and_no_token_in_them() {
         DaemonOptions {
             log: "trace".to_string(),
             json_logs: true,
+            ..DaemonOptions::default()
         },
     )
     .await;

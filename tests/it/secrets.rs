@@ -28,6 +28,7 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
         DaemonOptions {
             log: "info".to_string(),
             json_logs: false,
+            ..DaemonOptions::default()
         },
     )
     .await;

@@ -55,6 +55,8 @@ pub struct Request {
     pub path: String,
     pub user_agent: String,
     pub at: std::time::Instant,
+    /// Every header it came with.
+    pub headers: HeaderMap,
 }
 
 /// A local HTTP origin serving what the test puts there.
@@ -167,6 +169,7 @@ fn answer(st: &Arc<Mutex<OriginState>>, path: &str, headers: &HeaderMap) -> Resp
         path: path.to_string(),
         user_agent: ua.unwrap_or("").to_string(),
         at: std::time::Instant::now(),
+        headers: headers.clone(),
     });
     let Some(b) = s.routes.get(path).cloned() else {
         let mut r = Response::new(Bytes::from_static(b"not found"));
@@ -547,6 +550,8 @@ pub struct DaemonOptions {
     pub log: String,
     /// `--log-format json` instead of the human format.
     pub json_logs: bool,
+    /// More environment variables for the daemon.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for DaemonOptions {
@@ -554,6 +559,7 @@ impl Default for DaemonOptions {
         DaemonOptions {
             log: "info".to_string(),
             json_logs: false,
+            env: Vec::new(),
         }
     }
 }
@@ -600,6 +606,7 @@ impl Daemon {
         let mut child = cmd
             .arg("serve")
             .env("FEEDLOOM_LOG", &opts.log)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

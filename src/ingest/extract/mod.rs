@@ -19,6 +19,7 @@
 mod boilerplate;
 mod content;
 pub mod date;
+pub mod discover;
 mod dom;
 mod meta;
 
