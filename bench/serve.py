@@ -182,7 +182,7 @@ def main():
     # ---- report
     print(f"\nserve benchmark — {B.machine()}")
     print(f"wrk -t{THREADS} -c{CONNS} -d{DURATION}s --latency; feed: /feeds/{CHANNEL}.atom, 100 items, "
-          f"{len(body)} B plain / {len(gz)} B gzip; nginx: 1 worker, sendfile on, gzip_static on, "
+          f"{len(body)} B plain / {len(gz)} B gzip; nginx: {WORKERS or os.cpu_count()} workers (as many as feedloom), sendfile on, gzip_static on, "
           f"open_file_cache, same bytes")
     rows = []
     for name, _, _ in cases:

@@ -457,6 +457,19 @@ async fn api_sources(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeEr
 
 async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
     let cfg = state.config.load_full();
+    // Figures of channels nobody reads are computed when this page asks for them.
+    let stale = state.cache.stale_infos(
+        cfg.channels
+            .values()
+            .filter(|c| !c.is_private())
+            .map(|c| c.id.as_str()),
+    );
+    if !stale.is_empty() {
+        let (st, cfg2) = (state.clone(), cfg.clone());
+        let _ =
+            tokio::task::spawn_blocking(move || st.cache.update_infos(&st.store, &cfg2, &stale))
+                .await;
+    }
     let rows = source_rows(state);
     // Private channels are left out entirely (no card, no autodiscovery link).
     let cards: Vec<ChannelCard> = cfg
