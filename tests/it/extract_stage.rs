@@ -504,3 +504,45 @@ fn sibling_sections_with_deep_paragraphs_are_kept() {
     let f1 = bigram_f1(&text, &label);
     assert!(f1 > 0.95, "body F1 {f1:.3}");
 }
+
+/// A WeChat public-account article (`tests/fixtures/pages/hand`): the whole body sits in
+/// `#js_content` with `style="visibility: hidden"` until the page's script lifts it. The reader
+/// sees it, so it is the article, not hidden text.
+#[test]
+fn content_a_script_reveals_is_the_article() {
+    let e = extract_fixture("pages/hand/wechat-hidden-content.html");
+    assert_eq!(
+        e.title.as_deref(),
+        Some("滨河大桥正式通车 两岸车程缩短至十分钟")
+    );
+    let body = text_of(e.content_html.as_deref().unwrap());
+    for part in [
+        "全长一千二百米",
+        "历时三年建成",
+        "多睡半个小时",
+        "增派警力",
+        "滨河公园",
+    ] {
+        assert!(body.contains(part), "{part} missing from {body}");
+    }
+    assert!(!body.contains("扫一扫"), "{body}");
+}
+
+/// mozilla/readability's `visibility-hidden` case, in short: where the visible part of the page
+/// is an article, text under `visibility: hidden` stays out of it.
+#[test]
+fn hidden_text_beside_a_visible_article_stays_hidden() {
+    let visible = "Tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, \
+                   quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo. ";
+    let html = format!(
+        "<html><body><article><h1>Lorem</h1>\
+         <div style=\"visibility: hidden;\"><p>A hidden teaser paragraph that is never shown.</p></div>\
+         <div><p>{}</p><p>{}</p></div></article></body></html>",
+        visible.repeat(3),
+        visible.repeat(2)
+    );
+    let e = extract_article(&html, "https://example.org/a", &ArticleRules::default()).unwrap();
+    let body = e.content_html.unwrap();
+    assert!(body.contains("Tempor incididunt"), "{body}");
+    assert!(!body.contains("hidden teaser"), "{body}");
+}

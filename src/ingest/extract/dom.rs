@@ -76,6 +76,23 @@ pub struct Dom<'a> {
     pub special: Vec<usize>,
     /// Index of `<body>` (or of the root when there is none).
     pub body: usize,
+    /// Whether elements hidden by an inline `visibility: hidden` count as visible.
+    reveal_soft: bool,
+    /// Whether the page has such elements.
+    pub soft_hidden: bool,
+}
+
+/// How an element's own attributes hide it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hidden {
+    No,
+    /// `hidden`, `aria-hidden="true"`, `display: none`.
+    Hard,
+    /// An inline `visibility: hidden` alone: it keeps its place in the layout, and pages use it
+    /// for content their scripts reveal on load (WeChat's `#js_content`, reveal-on-scroll
+    /// effects). It stays hidden unless what is visible has no article (see
+    /// [`Dom::build_revealing`]).
+    Soft,
 }
 
 /// Elements whose content is never visible text.
@@ -200,13 +217,13 @@ fn react_streamed(id: Option<&str>) -> bool {
 }
 
 /// Does an inline `style` or attribute hide the element?
-fn hidden_by_attrs(el: &ElementRef) -> bool {
+fn hidden_by_attrs(el: &ElementRef) -> Hidden {
     let v = el.value();
     if v.attr("hidden").is_some() && !react_streamed(v.attr("id")) {
-        return true;
+        return Hidden::Hard;
     }
     if v.attr("aria-hidden") == Some("true") {
-        return true;
+        return Hidden::Hard;
     }
     if let Some(style) = v.attr("style") {
         let compact: String = style
@@ -214,11 +231,14 @@ fn hidden_by_attrs(el: &ElementRef) -> bool {
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_ascii_lowercase();
-        if compact.contains("display:none") || compact.contains("visibility:hidden") {
-            return true;
+        if compact.contains("display:none") {
+            return Hidden::Hard;
+        }
+        if compact.contains("visibility:hidden") {
+            return Hidden::Soft;
         }
     }
-    false
+    Hidden::No
 }
 
 /// Class weight and "unlikely" flag of an element, from its tag, role, class and id.
@@ -239,11 +259,23 @@ fn furniture(el: &ElementRef, name: &str) -> (i8, bool) {
 
 impl<'a> Dom<'a> {
     pub fn build(doc: &'a Html) -> Dom<'a> {
+        Dom::build_with(doc, false)
+    }
+
+    /// The view with inline `visibility: hidden` content counted as visible: for a page whose
+    /// visible part holds no article (the article waits for a script to reveal it).
+    pub fn build_revealing(doc: &'a Html) -> Dom<'a> {
+        Dom::build_with(doc, true)
+    }
+
+    fn build_with(doc: &'a Html, reveal_soft: bool) -> Dom<'a> {
         let mut dom = Dom {
             nodes: Vec::with_capacity(2048),
             by_ptr: Vec::with_capacity(1024),
             special: Vec::new(),
             body: 0,
+            reveal_soft,
+            soft_hidden: false,
         };
         let root = doc.root_element();
         dom.push_element(root, NONE, false, 0);
@@ -256,7 +288,12 @@ impl<'a> Dom<'a> {
     fn push_element(&mut self, el: ElementRef<'a>, parent: usize, skip_parent: bool, depth: u32) {
         let name = el.value().name();
         let idx = self.nodes.len();
-        let skip = skip_parent || never_visible(name) || hidden_by_attrs(&el);
+        let hidden = hidden_by_attrs(&el);
+        self.soft_hidden |= hidden == Hidden::Soft;
+        let skip = skip_parent
+            || never_visible(name)
+            || hidden == Hidden::Hard
+            || (hidden == Hidden::Soft && !self.reveal_soft);
         self.by_ptr.push((el.value() as *const _ as usize, idx));
         if matches!(name, "meta" | "title" | "time" | "base" | "style") {
             self.special.push(idx);

@@ -305,6 +305,26 @@ fn plausible_meta_author(a: &str) -> bool {
         && !a.contains('@')
 }
 
+/// A view without what the page's stylesheet rules hide (`hidden`) and what the source's
+/// `remove` selectors name.
+fn without_hidden<'a>(
+    mut dom: Dom<'a>,
+    doc: &'a Html,
+    hidden: &[Selector],
+    remove: &[Selector],
+) -> Dom<'a> {
+    for s in hidden {
+        dom.skip_matching(doc, s, true);
+    }
+    for s in remove {
+        dom.skip_matching(doc, s, false);
+    }
+    if !hidden.is_empty() || !remove.is_empty() {
+        dom.compute_stats();
+    }
+    dom
+}
+
 /// Extract one article page into a [`RawEntry`] (link = `page_url`).
 pub fn extract_article(
     html: &str,
@@ -326,22 +346,15 @@ pub fn extract_article(
 
     let text = strip_pinyin(html);
     let doc = Html::parse_document(&text);
-    let mut dom = Dom::build(&doc);
+    let first = Dom::build(&doc);
     let base = base_url(
-        dom.special_elements("base")
+        first
+            .special_elements("base")
             .find_map(|b| b.value().attr("href")),
         page_url,
     );
-    let hidden = hidden_selectors(&dom);
-    for s in &hidden {
-        dom.skip_matching(&doc, s, true);
-    }
-    for s in &remove {
-        dom.skip_matching(&doc, s, false);
-    }
-    if !hidden.is_empty() || !remove.is_empty() {
-        dom.compute_stats();
-    }
+    let hidden = hidden_selectors(&first);
+    let mut dom = without_hidden(first, &doc, &hidden, &remove);
     let metas = Metas::collect(&dom);
     let ti = find_title(&dom, &metas);
     let title = title_sel
@@ -382,6 +395,23 @@ pub fn extract_article(
             if chars2 > chars * 2 {
                 c = c2;
                 roots = r2;
+            }
+        }
+        // Still no article, on a page that hides some of its content with an inline
+        // `visibility: hidden` until a script reveals it: read it as the reader will see it.
+        let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
+        if chars < 200 && dom.soft_hidden {
+            let revealed = without_hidden(Dom::build_revealing(&doc), &doc, &hidden, &remove);
+            let r3 = find_content(&revealed, true);
+            let c3 = clean_blocks(
+                render_blocks(&revealed, &r3, base.as_ref(), true),
+                title.as_deref(),
+            );
+            let chars3: usize = c3.blocks.iter().map(|b| b.chars()).sum();
+            if chars3 > chars * 2 {
+                c = c3;
+                roots = r3;
+                dom = revealed;
             }
         }
         c
