@@ -546,3 +546,17 @@ fn hidden_text_beside_a_visible_article_stays_hidden() {
     assert!(body.contains("Tempor incididunt"), "{body}");
     assert!(!body.contains("hidden teaser"), "{body}");
 }
+
+/// A portal page (`tests/fixtures/pages/hand`): a two-paragraph article beside a stream of 40
+/// dated teaser cards, each a linked headline over a summary. The stream reads like prose and
+/// is fifty times longer; the article still wins, alone.
+#[test]
+fn a_short_article_beside_a_long_stream_wins() {
+    let e = extract_fixture("pages/hand/portal-short-article.html");
+    let body = text_of(e.content_html.as_deref().unwrap());
+    assert!(body.contains("gusts of more than 90 kilometres"), "{body}");
+    assert!(body.contains("use the river tunnel"), "{body}");
+    assert!(!body.contains("More stories"), "{body}");
+    assert!(!body.contains("hours ago"), "{body}");
+    assert!(body.chars().count() < 500, "{body}");
+}

@@ -13,6 +13,19 @@ struct Scorer<'d, 'a> {
     score: Vec<f32>,
     init: Vec<bool>,
     strict: bool,
+    /// Elements holding a stream of teaser cards (see [`teaser_card`]).
+    streams: Vec<usize>,
+}
+
+impl Scorer<'_, '_> {
+    /// Does `a` hold a stream of teasers outside `top`? Such an ancestor is a page region, not
+    /// the article.
+    fn holds_stream_beside(&self, a: usize, top: usize) -> bool {
+        let (a_end, top_end) = (self.dom.nodes[a].end, self.dom.nodes[top].end);
+        self.streams
+            .iter()
+            .any(|&st| st > a && st < a_end && !(st >= top && st < top_end))
+    }
 }
 
 /// Is node `i` furniture by name, role or class (only consulted in strict mode)?
@@ -40,12 +53,13 @@ impl Scorer<'_, '_> {
         self.score[i] = tag_base(n.name) + n.weight as f32;
     }
 
-    /// A paragraph's worth of text owned by element `owner` (the paragraph's parent).
-    fn add_unit(&mut self, owner: usize, chars: u32, punct: u32) {
+    /// A paragraph's worth of text owned by element `owner` (the paragraph's parent); a
+    /// teaser's text (`scale` < 1) counts for less.
+    fn add_unit(&mut self, owner: usize, chars: u32, punct: u32, scale: f32) {
         if chars < MIN_UNIT_CHARS {
             return;
         }
-        let s = 1.0 + punct as f32 + (chars as f32 / 100.0).min(3.0);
+        let s = (1.0 + punct as f32 + (chars as f32 / 100.0).min(3.0)) * scale;
         let mut a = owner;
         let mut level = 0usize;
         while a != NONE && level < 5 {
@@ -64,9 +78,19 @@ impl Scorer<'_, '_> {
         }
     }
 
-    fn walk(&mut self, e: usize) {
+    fn walk(&mut self, e: usize, scale: f32) {
         let (mut rc, mut rp) = (0u32, 0u32);
         let dom = self.dom;
+        // A stream is several teaser cards side by side; one alone is not.
+        let teasers: Vec<usize> = if scale == 1.0 {
+            dom.children(e).filter(|&c| teaser_card(dom, c)).collect()
+        } else {
+            Vec::new()
+        };
+        let in_stream = teasers.len() >= 3;
+        if in_stream {
+            self.streams.push(e);
+        }
         for c in dom.children(e) {
             let n = &dom.nodes[c];
             if n.skip || (self.strict && n.unlikely) {
@@ -77,22 +101,73 @@ impl Scorer<'_, '_> {
                 rp += n.punct;
                 continue;
             }
-            self.add_unit(e, rc, rp);
+            self.add_unit(e, rc, rp, scale);
             rc = 0;
             rp = 0;
             if !n.block_desc {
                 let (chars, punct) = (n.alpha, n.punct);
-                self.add_unit(e, chars, punct);
+                self.add_unit(e, chars, punct, scale);
             } else {
-                self.walk(c);
+                let inner = if in_stream && teasers.contains(&c) {
+                    TEASER_SCALE
+                } else {
+                    scale
+                };
+                self.walk(c, inner);
             }
         }
-        self.add_unit(e, rc, rp);
+        self.add_unit(e, rc, rp, scale);
     }
 
     fn final_score(&self, i: usize) -> f32 {
         self.score[i] * (1.0 - self.dom.link_density(i))
     }
+}
+
+/// What a teaser's text counts for against an article's.
+const TEASER_SCALE: f32 = 0.25;
+
+/// Is element `c` a teaser card: a short, dated block that opens with a heading whose text is
+/// a link to another page (a "more stories" stream item), its summary below? Portal
+/// pages put a short article beside a stream ten times longer, and the stream's summaries
+/// read like paragraphs: counted in full, they would win. Three or more side by side make a
+/// stream (see `Scorer::walk`).
+fn teaser_card(dom: &Dom, c: usize) -> bool {
+    let card = &dom.nodes[c];
+    if card.skip || card.el.is_none() || !card.block_desc || card.chars > 1500 {
+        return false;
+    }
+    let end = card.end;
+    for i in (c + 1)..end.min(c + 40) {
+        let n = &dom.nodes[i];
+        if n.skip {
+            continue;
+        }
+        if matches!(n.name, "h2" | "h3" | "h4" | "h5" | "h6") {
+            let linked = n.chars > 0 && n.link_chars * 10 >= n.chars * 8 && n.end < end;
+            return linked && dated(dom, c);
+        }
+        // Text before any heading: the block does not open with one.
+        if n.el.is_none() && n.alpha >= MIN_UNIT_CHARS {
+            return false;
+        }
+    }
+    false
+}
+
+/// Does card `c` carry a time, as a news stream's items do ("Associated Press · 2 hours ago",
+/// `<time>`, a date)? Cards without one (a service page's offers, a product grid) may well be
+/// the page's content, so only dated cards make a stream.
+fn dated(dom: &Dom, c: usize) -> bool {
+    static TIME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = TIME.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b\d{1,2}\s*(?:h|hrs?|hours?|m|mins?|minutes?|d|days?)\s+ago\b|\d{1,2}\s*(?:小时|分钟|天)前|\b\d{4}[-/.年]\d{1,2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d{1,2}月\d{1,2}日",
+        )
+        .expect("valid regex")
+    });
+    let end = dom.nodes[c].end;
+    (c..end).any(|i| dom.nodes[i].name == "time") || re.is_match(&dom.text_of(c))
 }
 
 /// The nodes holding the main content, in document order: the best-scored container plus the
@@ -104,8 +179,9 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         score: vec![0.0; n],
         init: vec![false; n],
         strict,
+        streams: Vec::new(),
     };
-    s.walk(dom.body);
+    s.walk(dom.body, 1.0);
     let mut top = NONE;
     let mut best = f32::MIN;
     for i in 0..n {
@@ -184,7 +260,7 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
             out.push(c);
             continue;
         }
-        if strict && unlikely(dom, c) {
+        if (strict && unlikely(dom, c)) || s.holds_stream_beside(c, top) {
             continue;
         }
         let mut bonus = 0.0;
@@ -260,7 +336,7 @@ fn common_ancestor_of_runners_up(
     while p != NONE && !matches!(dom.nodes[p].name, "body" | "html" | "form") {
         let end = dom.nodes[p].end;
         if close.iter().filter(|&&c| c > p && c < end).count() >= 3 {
-            let prose = dom.link_density(p) < 0.25;
+            let prose = dom.link_density(p) < 0.25 && !s.holds_stream_beside(p, top);
             return (plain_container(dom, p) && prose && !(s.strict && dom.nodes[p].unlikely))
                 .then_some(p);
         }
@@ -302,6 +378,7 @@ fn article_ancestor(dom: &Dom, s: &Scorer<'_, '_>, top: usize, best: f32) -> Opt
             if fs >= best * 0.6
                 && dom.nodes[a].alpha >= prose * 2
                 && dom.link_density(a) < 0.2
+                && !s.holds_stream_beside(a, top)
                 && chosen.is_none_or(|(_, c)| fs > c)
             {
                 chosen = Some((a, fs));
