@@ -560,3 +560,36 @@ fn a_short_article_beside_a_long_stream_wins() {
     assert!(!body.contains("hours ago"), "{body}");
     assert!(body.chars().count() < 500, "{body}");
 }
+
+/// `nn/nn/yyyy` dates follow the page's `<html lang>`: month first on an en-US page, day first
+/// on an en-GB one; without a locale the day and month alone are too ambiguous to take.
+#[test]
+fn slash_dates_are_read_in_the_pages_locale() {
+    let page = |lang: &str| {
+        let para = "The council voted on the new harbour budget after a long debate about the \
+                    costs of the bridge repairs and the summer festival. ";
+        format!(
+            "<html{lang}><head><title>Council votes</title></head><body><article>\
+             <h1>Council votes</h1><p class=\"date\">Posted 04/05/2024</p>\
+             <p>{}</p><p>{}</p></article></body></html>",
+            para.repeat(3),
+            para.repeat(2)
+        )
+    };
+    let published = |lang: &str| {
+        extract_article(
+            &page(lang),
+            "https://example.org/a",
+            &ArticleRules::default(),
+        )
+        .unwrap()
+        .published
+        .map(|d| match d {
+            RawDate::Exact(d) => d.date_naive().to_string(),
+            RawDate::Local(d) => d.date().to_string(),
+        })
+    };
+    assert_eq!(published(" lang=\"en-US\"").as_deref(), Some("2024-04-05"));
+    assert_eq!(published(" lang=\"en-GB\"").as_deref(), Some("2024-05-04"));
+    assert_eq!(published(""), None);
+}

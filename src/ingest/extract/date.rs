@@ -51,7 +51,7 @@ fn us_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?:^|[^0-9/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?",
+            r"(?:^|[^0-9/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?(?:[^0-9/]|$)",
         )
         .expect("valid regex")
     })
@@ -210,12 +210,63 @@ fn to_24h(hour: u32, am_pm: Option<&str>) -> u32 {
     }
 }
 
+/// How the page writes `nn/nn/yyyy`, from its `<html lang>`: `en-US` month first, most other
+/// locales day first; unknown (no lang, or plain `en`) when the page does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlashOrder {
+    Unknown,
+    MonthFirst,
+    DayFirst,
+}
+
+impl SlashOrder {
+    /// From a `lang` attribute value (`en-US`, `en_GB`, `fr`, `zh-CN`).
+    pub fn from_lang(lang: Option<&str>) -> SlashOrder {
+        let Some(lang) = lang.map(|l| l.trim().to_ascii_lowercase().replace('_', "-")) else {
+            return SlashOrder::Unknown;
+        };
+        match lang.as_str() {
+            "" | "en" => SlashOrder::Unknown,
+            "en-us" | "en-ph" | "es-us" => SlashOrder::MonthFirst,
+            // Chinese, Japanese and Korean pages write year first; a slash date there is rare
+            // and its order unknown.
+            l if l.starts_with("zh") || l.starts_with("ja") || l.starts_with("ko") => {
+                SlashOrder::Unknown
+            }
+            _ => SlashOrder::DayFirst,
+        }
+    }
+}
+
+thread_local! {
+    static ORDER: std::cell::Cell<SlashOrder> = const { std::cell::Cell::new(SlashOrder::Unknown) };
+}
+
+/// Run `f` with `nn/nn/yyyy` dates read in `order` (the page's locale), then restore.
+pub fn with_slash_order<R>(order: SlashOrder, f: impl FnOnce() -> R) -> R {
+    struct Restore(SlashOrder);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ORDER.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(ORDER.with(|o| o.replace(order)));
+    f()
+}
+
 fn find_us(text: &str) -> Option<(usize, FoundDate)> {
+    let order = ORDER.with(|o| o.get());
     let c = us_re().captures(text)?;
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
     let hms = clock(num(4), num(5), num(6), c.get(7).map(|m| m.as_str()));
-    // Only with a valid time of day: the day and month alone would be ambiguous.
-    let f = found(num(3)?, num(1)?, num(2)?, hms, None).filter(|f| f.has_time)?;
+    let (month, day) = match order {
+        SlashOrder::DayFirst => (num(2)?, num(1)?),
+        _ => (num(1)?, num(2)?),
+    };
+    // A page that does not say its locale: only with a valid time of day, month first (the
+    // day and month alone would be ambiguous).
+    let f = found(num(3)?, month, day, hms, None)
+        .filter(|f| f.has_time || order != SlashOrder::Unknown)?;
     Some((c.get(0)?.start(), f))
 }
 
@@ -418,6 +469,48 @@ pub fn in_displayed_offset(machine: FoundDate, displayed: &str) -> Option<FoundD
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slash_dates_follow_the_pages_locale() {
+        let day = |order, text: &str| {
+            with_slash_order(order, || find_date(text)).map(|f| f.naive_date().to_string())
+        };
+        let text = "Posted 04/05/2024 by the desk";
+        assert_eq!(
+            day(SlashOrder::Unknown, text),
+            None,
+            "ambiguous without a time"
+        );
+        assert_eq!(
+            day(SlashOrder::MonthFirst, text).as_deref(),
+            Some("2024-04-05")
+        );
+        assert_eq!(
+            day(SlashOrder::DayFirst, text).as_deref(),
+            Some("2024-05-04")
+        );
+        assert_eq!(
+            day(SlashOrder::Unknown, "9/17/2004 5:54:13 PM").as_deref(),
+            Some("2004-09-17")
+        );
+        assert_eq!(
+            day(SlashOrder::DayFirst, "17/09/2004").as_deref(),
+            Some("2004-09-17")
+        );
+        assert_eq!(
+            day(SlashOrder::DayFirst, "09/17/2004"),
+            None,
+            "no 17th month"
+        );
+        // Restored afterwards.
+        assert_eq!(find_date(text), None);
+        assert_eq!(SlashOrder::from_lang(Some("en-US")), SlashOrder::MonthFirst);
+        assert_eq!(SlashOrder::from_lang(Some("en_GB")), SlashOrder::DayFirst);
+        assert_eq!(SlashOrder::from_lang(Some("fr")), SlashOrder::DayFirst);
+        assert_eq!(SlashOrder::from_lang(Some("en")), SlashOrder::Unknown);
+        assert_eq!(SlashOrder::from_lang(Some("zh-CN")), SlashOrder::Unknown);
+        assert_eq!(SlashOrder::from_lang(None), SlashOrder::Unknown);
+    }
 
     #[test]
     fn displayed_offsets() {

@@ -325,8 +325,39 @@ fn without_hidden<'a>(
     dom
 }
 
-/// Extract one article page into a [`RawEntry`] (link = `page_url`).
+/// Extract one article page into a [`RawEntry`] (link = `page_url`). Dates written
+/// `nn/nn/yyyy` are read in the order the page's `<html lang>` implies.
 pub fn extract_article(
+    html: &str,
+    page_url: &str,
+    rules: &ArticleRules,
+) -> Result<RawEntry, ExtractError> {
+    let order = date::SlashOrder::from_lang(html_lang(html).as_deref());
+    date::with_slash_order(order, || extract_article_in_order(html, page_url, rules))
+}
+
+/// The `lang` of the page's `<html>` start tag, read from the first bytes.
+fn html_lang(html: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"(?is)<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)"#,
+        )
+        .expect("valid regex")
+    });
+    let head = &html[..floor_boundary(html, 4096)];
+    re.captures(head).map(|c| c[1].to_string())
+}
+
+fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn extract_article_in_order(
     html: &str,
     page_url: &str,
     rules: &ArticleRules,
