@@ -593,3 +593,24 @@ fn slash_dates_are_read_in_the_pages_locale() {
     assert_eq!(published(" lang=\"en-GB\"").as_deref(), Some("2024-05-04"));
     assert_eq!(published(""), None);
 }
+
+/// A page that shows only a relative time keeps the exact one in its tooltip
+/// (`<span title="…">3小时前</span>`): that is the publish time.
+#[test]
+fn a_relative_time_gives_its_tooltips_exact_time() {
+    let para = "市民在新建成的滨河大桥上散步，这座大桥全长一千二百米，连接了城东和城西两个片区。";
+    let html = format!(
+        "<html><head><title>滨河大桥通车</title></head><body><article><h1>滨河大桥通车</h1>\
+         <div class=\"info\"><span class=\"time\" title=\"2024-05-04 10:15\">3小时前</span> 城市日报</div>\
+         <p>{}</p><p>{}</p></article>\
+         <aside><a href=\"/b\" title=\"Another story\">其他新闻</a></aside></body></html>",
+        para.repeat(3),
+        para.repeat(2)
+    );
+    let e = extract_article(&html, "https://example.org/a", &ArticleRules::default()).unwrap();
+    let published = match e.published {
+        Some(RawDate::Local(d)) => d.to_string(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(published, "2024-05-04 10:15:00");
+}

@@ -338,7 +338,7 @@ pub fn machine_dates(
         .special_elements("time")
         .filter_map(|t| Some((t, parse_machine_date(t.value().attr("datetime")?)?)))
         .collect();
-    let time_el = times.first().map(|(_, d)| *d);
+    let time_el = times.first().map(|(_, d)| *d).or_else(|| tooltip_date(dom));
     let pick = |a: Option<FoundDate>, b: Option<FoundDate>| match (a, b) {
         (Some(x), Some(y)) if !x.has_time && y.has_time && x.naive_date() == y.naive_date() => {
             Some(y)
@@ -348,6 +348,32 @@ pub fn machine_dates(
     };
     let published = pick(pick(published, ld_pub), time_el).map(|p| displayed(&times, p));
     (published, updated.or(ld_mod))
+}
+
+/// A relative time shown with the exact one in its tooltip (`<span title="2024-05-04 10:15">3
+/// hours ago</span>`, `<a title="2021年12月29日 08:35">3小时前</a>`), as forums, Weibo and many
+/// Chinese sites print them: the first such element's exact time.
+fn tooltip_date(dom: &Dom) -> Option<FoundDate> {
+    static RELATIVE: OnceLock<Regex> = OnceLock::new();
+    let relative = RELATIVE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\bago\b|\byesterday\b|\bjust now\b|前$|前\s|刚刚|昨天|今天|\b\d{1,2}\s*(?:h|m|min|d)\b",
+        )
+        .expect("valid regex")
+    });
+    dom.nodes.iter().enumerate().find_map(|(i, n)| {
+        let title = n.el?.value().attr("title")?;
+        if n.skip || n.chars == 0 || n.chars > 40 || !title.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let shown = dom.text_of(i);
+        if !relative.is_match(shown.trim()) {
+            return None;
+        }
+        parse_machine_date(title)
+            .or_else(|| find_date(title))
+            .filter(|d| d.has_time)
+    })
 }
 
 /// `published` in the offset the page shows it in, when a `<time>` element with the same
