@@ -4,6 +4,7 @@
 
 mod check;
 mod opml;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -338,17 +339,21 @@ async fn poll(path: &std::path::Path, ids: &[String]) -> anyhow::Result<ExitCode
     let concurrency = config.poll.concurrency;
     let state = AppState::open(config)?;
     let ctx = state.ingest.refresh_ctx();
-    let reports: Vec<_> = futures_util::stream::iter(selected)
+    let mut progress = progress::Progress::new("polled", selected.len());
+    let mut done = futures_util::stream::iter(selected)
         .map(|src| {
             let ctx: RefreshCtx = ctx.clone();
             let prev = state.ingest.source_state(&src);
             async move { refresh::refresh(&ctx, &src, prev).await }
         })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .buffer_unordered(concurrency);
+    let mut reports = Vec::new();
+    while let Some(r) = done.next().await {
+        progress.tick();
+        reports.push(r);
+    }
+    progress.finish();
     let mut failed = 0;
-    let mut reports = reports;
     reports.sort_by(|a, b| a.source.cmp(&b.source));
     for r in &reports {
         let detail = match &r.outcome {

@@ -171,3 +171,65 @@ fn extract_prints_the_article_as_json_from_a_file() {
     }
     assert!(!a["content_text"].as_str().unwrap().contains("(wǎng)"));
 }
+
+/// `feedloom poll` under a pseudo-terminal (util-linux `script`) draws its progress on standard
+/// error, `n/total` with a rate; piped, it prints no carriage returns.
+#[tokio::test]
+async fn poll_shows_progress_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return;
+    }
+    let origin = Origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = format!(
+        "[store]\npath = \"{}\"\n",
+        dir.path().join("s.sled").display()
+    );
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        origin.put_fixture(
+            &format!("/f{i}.rss"),
+            "scenario/blog.rss",
+            "application/rss+xml",
+        );
+        cfg.push_str(&format!(
+            "[sources.s{i}]\nurl = \"{}\"\n",
+            origin.url(&format!("/f{i}.rss"))
+        ));
+        ids.push(format!("\"s{i}\""));
+    }
+    cfg.push_str(&format!("[channels.c]\nsources = [{}]\n", ids.join(", ")));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let command = format!(
+        "FEEDLOOM_LOG=warn {} --config {} poll",
+        env!("CARGO_BIN_EXE_feedloom"),
+        path.display()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    // `script` relays the terminal: standard error and output both arrive on its stdout.
+    let tty = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    assert!(tty.contains("polled 12/12 ["), "{tty:?}");
+    assert!(tty.contains("/s"), "{tty:?}");
+    assert!(tty.contains('\r'), "redrawn in place: {tty:?}");
+
+    // Piped: the report only (a run this short prints no progress line), no carriage return.
+    let p = path.to_str().unwrap().to_string();
+    let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "poll", "s0"]))
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains('\r'));
+}
