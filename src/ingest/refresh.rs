@@ -333,12 +333,14 @@ async fn follow_announced_feed(
     state: &mut SourceState,
     doc: Fetched,
 ) -> Result<FetchOutcome, RefreshError> {
-    if src.html.is_some()
-        || src.kind == Some(SourceKind::Html)
-        || state.discovered
-        || !looks_like_html(&doc.body)
-    {
+    if src.html.is_some() || src.kind == Some(SourceKind::Html) || !looks_like_html(&doc.body) {
         return Ok(FetchOutcome::Fetched(doc));
+    }
+    if state.discovered {
+        // The feed it found answers with a page now (a removed feed redirected to the home
+        // page, say): look for the feed again, on this page and, failing that, on the
+        // configured one at the next poll.
+        forget_discovered(state);
     }
     let Some(feed) = announced_feed(&doc, src.feed_title.clone()).await else {
         return Ok(FetchOutcome::Fetched(doc));
@@ -377,7 +379,17 @@ fn forget_discovered(state: &mut SourceState) {
 /// A cheap look at the first bytes, so that feeds (nearly every fetch) are not decoded twice.
 fn looks_like_html(body: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
-    head.contains("<html") || head.contains("<!doctype html") || head.contains("<head")
+    // The first markup after a BOM, blank space, an XML declaration and comments: a feed
+    // whose first item quotes HTML is not a page.
+    let mut rest = head.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    while let Some(skip) = ["<?", "<!--"]
+        .iter()
+        .find(|p| rest.starts_with(**p))
+        .and_then(|p| rest.find(if *p == "<?" { "?>" } else { "-->" }))
+    {
+        rest = rest[skip..].trim_start_matches(['?', '-', '>', ' ', '\t', '\r', '\n']);
+    }
+    rest.starts_with("<!doctype html") || rest.starts_with("<html") || rest.starts_with("<head")
 }
 
 /// The feed URL a fetched web page announces (off the async workers: it parses the page).
@@ -726,6 +738,20 @@ async fn fetch_article(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_told_from_a_feed_that_quotes_html() {
+        assert!(looks_like_html(b"\xef\xbb\xbf\n<!DOCTYPE html><html>"));
+        assert!(looks_like_html(
+            b"<?xml version='1.0'?>\n<!-- x -->\n<html lang='en'>"
+        ));
+        assert!(!looks_like_html(
+            b"<?xml version='1.0'?><rss><channel><item><description><![CDATA[<html>"
+        ));
+        assert!(!looks_like_html(
+            b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"
+        ));
+    }
 
     #[test]
     fn polls_land_on_their_slots_in_one_step() {

@@ -424,10 +424,15 @@ impl FeedCache {
         self.info.lock().expect("info lock").0.get(channel).copied()
     }
 
-    fn set_info(&self, channel: &str, info: ChannelInfo) {
+    /// Record figures read at channel version `version`; they are current (the channel's
+    /// "out of date" mark goes) only if the channel has not changed since.
+    fn set_info(&self, channel: &str, info: ChannelInfo, version: u64) {
+        let current = self.version(channel);
         let mut i = self.info.lock().expect("info lock");
         i.0.insert(channel.to_string(), info);
-        i.1.remove(channel);
+        if version >= current {
+            i.1.remove(channel);
+        }
     }
 
     /// Which of `channels` have figures out of date (changed since they were computed).
@@ -445,8 +450,9 @@ impl FeedCache {
             let Some(ch) = config.channels.get(id) else {
                 continue;
             };
+            let version = self.version(id);
             match channel_info(store, ch) {
-                Ok(info) => self.set_info(id, info),
+                Ok(info) => self.set_info(id, info, version),
                 Err(e) => tracing::error!(channel = %id, error = %e, "cannot read channel"),
             }
         }
@@ -465,7 +471,7 @@ impl FeedCache {
         }
         renders[slot] = Some(r.clone());
         self.main.store(Arc::new(map));
-        self.set_info(channel, ChannelInfo::from(&*r));
+        self.set_info(channel, ChannelInfo::from(&*r), r.version);
     }
 
     /// The cached `?limit=` render if it was made from version `wanted` or a later one.
@@ -528,7 +534,7 @@ impl FeedCache {
                 match render_channel(store, ch, base, f, ch.limit, version, true) {
                     Ok(r) => {
                         self.count_render();
-                        infos.push((id, ChannelInfo::from(&r)));
+                        infos.push((id, ChannelInfo::from(&r), r.version));
                         fresh.push((id.clone(), Arc::new(r)));
                     }
                     Err(e) => tracing::error!(channel = %id, error = %e, "cannot render channel"),
@@ -543,8 +549,8 @@ impl FeedCache {
             self.mark_dirty(channels);
             return;
         }
-        for (id, info) in infos {
-            self.set_info(id, info);
+        for (id, info, version) in infos {
+            self.set_info(id, info, version);
         }
         let _w = self.write.lock().expect("cache write lock");
         let mut map: HashMap<String, Slot> = (**self.main.load()).clone();

@@ -224,12 +224,12 @@ async fn poll_shows_progress_on_a_terminal() {
     assert_eq!(o.status.code(), Some(0), "{tty}");
     assert!(tty.contains("polled 12/12 ["), "{tty:?}");
     assert!(tty.contains("/s"), "{tty:?}");
-    assert!(tty.contains('\r'), "redrawn in place: {tty:?}");
+    assert!(tty.contains("\r\x1b[2K"), "redrawn in place: {tty:?}");
 
     // Piped: the report only (a run this short prints no progress line), no carriage return.
     let p = path.to_str().unwrap().to_string();
     let o = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "poll", "s0"]))
         .await
         .unwrap();
-    assert!(!String::from_utf8_lossy(&o.stderr).contains('\r'));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("\x1b[2K"));
 }

@@ -24,7 +24,7 @@ impl Scorer<'_, '_> {
         let (a_end, top_end) = (self.dom.nodes[a].end, self.dom.nodes[top].end);
         self.streams
             .iter()
-            .any(|&st| st > a && st < a_end && !(st >= top && st < top_end))
+            .any(|&st| st >= a && st < a_end && !(st >= top && st < top_end))
     }
 }
 
@@ -82,10 +82,10 @@ impl Scorer<'_, '_> {
         let (mut rc, mut rp) = (0u32, 0u32);
         let dom = self.dom;
         // A stream is several teaser cards side by side; one alone is not.
-        let teasers: Vec<usize> = if scale == 1.0 {
+        let teasers: std::collections::HashSet<usize> = if scale == 1.0 {
             dom.children(e).filter(|&c| teaser_card(dom, c)).collect()
         } else {
-            Vec::new()
+            std::collections::HashSet::new()
         };
         let in_stream = teasers.len() >= 3;
         if in_stream {

@@ -256,18 +256,19 @@ pub fn with_slash_order<R>(order: SlashOrder, f: impl FnOnce() -> R) -> R {
 
 fn find_us(text: &str) -> Option<(usize, FoundDate)> {
     let order = ORDER.with(|o| o.get());
-    let c = us_re().captures(text)?;
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let hms = clock(num(4), num(5), num(6), c.get(7).map(|m| m.as_str()));
-    let (month, day) = match order {
-        SlashOrder::DayFirst => (num(2)?, num(1)?),
-        _ => (num(1)?, num(2)?),
-    };
-    // A page that does not say its locale: only with a valid time of day, month first (the
-    // day and month alone would be ambiguous).
-    let f = found(num(3)?, month, day, hms, None)
-        .filter(|f| f.has_time || order != SlashOrder::Unknown)?;
-    Some((c.get(0)?.start(), f))
+    us_re().captures_iter(text).find_map(|c| {
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let hms = clock(num(4), num(5), num(6), c.get(7).map(|m| m.as_str()));
+        let (month, day) = match order {
+            SlashOrder::DayFirst => (num(2)?, num(1)?),
+            _ => (num(1)?, num(2)?),
+        };
+        // A page that does not say its locale: only with a valid time of day, month first
+        // (the day and month alone would be ambiguous).
+        let f = found(num(3)?, month, day, hms, None)
+            .filter(|f| f.has_time || order != SlashOrder::Unknown)?;
+        Some((c.get(0)?.start(), f))
+    })
 }
 
 /// Find the first date in `text` (visible text or a meta value). Dates without a year are
@@ -501,6 +502,15 @@ mod tests {
             day(SlashOrder::DayFirst, "09/17/2004"),
             None,
             "no 17th month"
+        );
+        // An undated slash date does not hide a later one with a time.
+        assert_eq!(
+            day(
+                SlashOrder::Unknown,
+                "Updated 04/05/2024 · Posted 9/17/2004 5:54 PM"
+            )
+            .as_deref(),
+            Some("2004-09-17")
         );
         // Restored afterwards.
         assert_eq!(find_date(text), None);

@@ -289,7 +289,7 @@ impl<'a> Dom<'a> {
         let name = el.value().name();
         let idx = self.nodes.len();
         let hidden = hidden_by_attrs(&el);
-        self.soft_hidden |= hidden == Hidden::Soft;
+        self.soft_hidden |= hidden == Hidden::Soft && !skip_parent;
         let skip = skip_parent
             || never_visible(name)
             || hidden == Hidden::Hard

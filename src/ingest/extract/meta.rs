@@ -338,7 +338,14 @@ pub fn machine_dates(
         .special_elements("time")
         .filter_map(|t| Some((t, parse_machine_date(t.value().attr("datetime")?)?)))
         .collect();
-    let time_el = times.first().map(|(_, d)| *d).or_else(|| tooltip_date(dom));
+    let time_el = times.first().map(|(_, d)| *d);
+    // A tooltip only when nothing machine-readable gives a time of day.
+    let timed = |d: &Option<FoundDate>| d.is_some_and(|d| d.has_time);
+    let time_el = if timed(&published) || timed(&ld_pub) || timed(&time_el) {
+        time_el
+    } else {
+        time_el.or_else(|| tooltip_date(dom))
+    };
     let pick = |a: Option<FoundDate>, b: Option<FoundDate>| match (a, b) {
         (Some(x), Some(y)) if !x.has_time && y.has_time && x.naive_date() == y.naive_date() => {
             Some(y)
