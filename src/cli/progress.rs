@@ -59,8 +59,10 @@ impl Progress {
     fn draw(&self) {
         let line = status_line(self.what, self.done, self.total, self.started.elapsed());
         let mut e = std::io::stderr().lock();
+        // The cursor goes back to the start of the line: a log line written meanwhile starts
+        // there instead of being glued to the bar.
         let _ = if self.terminal {
-            write!(e, "\r\x1b[2K{line}")
+            write!(e, "\r\x1b[2K{line}\r")
         } else {
             writeln!(e, "{line}")
         };

@@ -251,7 +251,7 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
     // Credentials go to the source's own site only, also after a move or a discovery; a feed
     // that a public page announced stays held to the web's rules.
     let opts = crate::ingest::request::for_link(&src.request, &src.url, &poll_url);
-    let operator_url = !state.discovered || fetch::is_local_url(&src.url);
+    let operator_url = !state.discovered || state.discovered_local;
     let result = match ctx
         .fetcher
         .fetch(&poll_url, &cond, operator_url, &opts)
@@ -364,6 +364,7 @@ async fn follow_announced_feed(
     state.url = Some(feed);
     state.discovered = true;
     state.discovered_for = src.feed_title.clone();
+    state.discovered_local = local_page;
     (state.etag, state.last_modified, state.body_hash) = (None, None, None);
     Ok(fetched)
 }
@@ -373,6 +374,7 @@ fn forget_discovered(state: &mut SourceState) {
     state.url = None;
     state.discovered = false;
     state.discovered_for = None;
+    state.discovered_local = false;
     (state.etag, state.last_modified, state.body_hash) = (None, None, None);
 }
 

@@ -210,6 +210,10 @@ pub struct SourceState {
     /// The `feed_title` the feed was chosen by: another one in the config asks the page again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered_for: Option<String>,
+    /// The page that announced the feed was in local space: the feed is fetched with the
+    /// operator's rules (else with a public link's), decided once at discovery.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discovered_local: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
