@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use crate::config::{Config, ConfigError, SourceKind};
-use crate::ingest::fetch::{Conditional, FetchOutcome};
+use crate::config::{Config, ConfigError, SourceConfig, SourceKind};
+use crate::ingest::fetch::{Conditional, FetchOutcome, Fetched, Fetcher};
 
 pub(super) async fn check(path: &std::path::Path, fetch: bool) -> anyhow::Result<ExitCode> {
     match Config::load(path) {
@@ -18,10 +18,15 @@ pub(super) async fn check(path: &std::path::Path, fetch: bool) -> anyhow::Result
             );
             let mut all = warnings(&c);
             if fetch {
-                for line in discovered_feeds(&c).await {
-                    println!("{line}");
+                match crate::ingest::fetch::Fetcher::new(crate::ingest::fetch_config(&c)) {
+                    Ok(fetcher) => {
+                        for line in discovered_feeds(&c, &fetcher).await {
+                            println!("{line}");
+                        }
+                        all.extend(selector_warnings(&c, &fetcher).await);
+                    }
+                    Err(_) => all.push("cannot build the HTTP client".into()),
                 }
-                all.extend(selector_warnings(&c).await);
             }
             for w in all {
                 println!("warning: {w}");
@@ -61,30 +66,38 @@ pub fn warnings(c: &Config) -> Vec<String> {
     out
 }
 
+/// The source's document as its polls fetch it (its request options), `None` for a 304, or
+/// why it could not be fetched (credentials redacted).
+async fn source_page(fetcher: &Fetcher, src: &SourceConfig) -> Result<Option<Fetched>, String> {
+    match fetcher
+        .get(src.url.as_str(), &Conditional::default(), &src.request)
+        .await
+    {
+        Ok(FetchOutcome::Fetched(d)) => Ok(Some(d)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(format!(
+            "source {:?}: cannot fetch {}: {}",
+            src.id,
+            crate::model::redact::url(src.url.as_str()),
+            crate::model::redact::text(&e.to_string())
+        )),
+    }
+}
+
 /// Fetch each feed source whose URL may be a web page and say which announced feed it polls
 /// (autodiscovery), or that a page announces none.
-async fn discovered_feeds(c: &Config) -> Vec<String> {
+async fn discovered_feeds(c: &Config, fetcher: &Fetcher) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(fetcher) = crate::ingest::fetch::Fetcher::new(crate::ingest::fetch_config(c)) else {
-        return vec!["warning: cannot build the HTTP client".into()];
-    };
     for src in c.sources.values() {
         if src.html.is_some() || src.kind == Some(SourceKind::Html) {
             continue;
         }
         let shown = crate::model::redact::url(src.url.as_str());
-        let page = match fetcher
-            .get(src.url.as_str(), &Conditional::default(), &src.request)
-            .await
-        {
-            Ok(FetchOutcome::Fetched(d)) => d,
-            Ok(_) => continue,
+        let page = match source_page(fetcher, src).await {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
             Err(e) => {
-                let e = crate::model::redact::text(&e.to_string());
-                out.push(format!(
-                    "warning: source {:?}: cannot fetch {shown}: {e}",
-                    src.id
-                ));
+                out.push(format!("warning: {e}"));
                 continue;
             }
         };
@@ -125,26 +138,15 @@ async fn discovered_feeds(c: &Config) -> Vec<String> {
 
 /// Fetch each HTML source's list page and first article; warn about selectors that match
 /// nothing there.
-async fn selector_warnings(c: &Config) -> Vec<String> {
+async fn selector_warnings(c: &Config, fetcher: &Fetcher) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(fetcher) = crate::ingest::fetch::Fetcher::new(crate::ingest::fetch_config(c)) else {
-        return vec!["cannot build the HTTP client".into()];
-    };
     for src in c.sources.values() {
         let Some(html) = &src.html else { continue };
-        let page = match fetcher
-            .get(src.url.as_str(), &Conditional::default(), &src.request)
-            .await
-        {
-            Ok(FetchOutcome::Fetched(d)) => d,
-            Ok(_) => continue,
+        let page = match source_page(fetcher, src).await {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
             Err(e) => {
-                out.push(format!(
-                    "source {:?}: cannot fetch {}: {}",
-                    src.id,
-                    crate::model::redact::url(src.url.as_str()),
-                    crate::model::redact::text(&e.to_string())
-                ));
+                out.push(e);
                 continue;
             }
         };

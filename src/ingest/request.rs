@@ -57,6 +57,9 @@ pub fn apply(
 /// The options for a page a source's document linked to (an HTML source's article): the
 /// credentials only when the link is on the source's own site; User-Agent and proxy always.
 pub fn for_link(opts: &RequestOptions, source: &Url, link: &str) -> RequestOptions {
+    if link == source.as_str() {
+        return opts.clone();
+    }
     match Url::parse(link) {
         Ok(u) if same_site(source, &u) => opts.clone(),
         _ => RequestOptions {

@@ -115,21 +115,14 @@ pub fn render(meta: &FeedMeta, articles: &[Article], format: Format) -> Vec<u8> 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-/// The identifier of one item in the rendered feed: the RSS guid, the Atom entry id and the
-/// JSON Feed item id alike.
-struct ItemId {
-    urn: String,
-}
-
-/// Pick every item's identifier, unique within the feed.
-fn item_ids(articles: &[Article]) -> Vec<ItemId> {
+/// Every item's identifier — the RSS guid, the Atom entry id and the JSON Feed item id alike
+/// — unique within the feed.
+fn item_ids(articles: &[Article]) -> Vec<String> {
     let mut seen: HashSet<String> = HashSet::with_capacity(articles.len());
     articles
         .iter()
         .enumerate()
-        .map(|(index, a)| ItemId {
-            urn: unique(format!("urn:feedloom:{}", a.id), index, &mut seen),
-        })
+        .map(|(index, a)| unique(format!("urn:feedloom:{}", a.id), index, &mut seen))
         .collect()
 }
 
@@ -321,7 +314,7 @@ fn utc_fixed(d: DateTime<Utc>) -> DateTime<FixedOffset> {
 // ---------------------------------------------------------------------------------------------
 // RSS 2.0
 
-fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> {
+fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> {
     use rss::extension::atom::{AtomExtension, Link as AtomLink};
     use rss::extension::dublincore::DublinCoreExtension;
     use rss::{Category, Channel, Enclosure, Guid, Image, Item};
@@ -336,7 +329,7 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> 
                 .or_else(|| excerpt(&a.content_text).map(|e| xml_string(&e)));
             if title.is_none() && description.is_none() {
                 // RSS needs a title or a description; the URL or id is the best we have.
-                description = Some(xml_string(a.url.as_deref().unwrap_or(&id.urn)));
+                description = Some(xml_string(a.url.as_deref().unwrap_or(id)));
             }
             let creators = creators(a);
             let dublin_core_ext = (!creators.is_empty()).then(|| DublinCoreExtension {
@@ -360,7 +353,7 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> 
                     .collect(),
                 enclosure,
                 guid: Some(Guid {
-                    value: xml_string(&id.urn),
+                    value: xml_string(id),
                     permalink: false,
                 }),
                 pub_date: a.published.or(a.updated).map(|d| d.to_rfc2822()),
@@ -425,7 +418,7 @@ fn estimate(articles: &[Article]) -> usize {
 // ---------------------------------------------------------------------------------------------
 // Atom 1.0
 
-fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> {
+fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> {
     use atom_syndication::{
         Category, Content, Entry, Feed, Generator, Link, Person as AtomPerson, Text,
     };
@@ -500,7 +493,7 @@ fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8>
 
             Entry {
                 title: text(&a.title),
-                id: id.urn.clone(),
+                id: id.clone(),
                 updated: a
                     .updated
                     .or(a.published)
@@ -650,7 +643,7 @@ fn json_author(p: &Person) -> Option<JsonAuthor<'_>> {
     (name.is_some() || url.is_some()).then_some(JsonAuthor { name, url })
 }
 
-fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8> {
+fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> {
     let items = articles
         .iter()
         .zip(ids)
@@ -681,7 +674,7 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[ItemId]) -> Vec<u8>
             };
             let has_ext = ext.source.is_some() || !ext.editors.is_empty() || ext.site.is_some();
             JsonItem {
-                id: &id.urn,
+                id,
                 url: a.url.as_deref(),
                 title: a.title.trim(),
                 content_html,

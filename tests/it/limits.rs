@@ -126,27 +126,25 @@ async fn read_until_stopped(
     url: String,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> (Duration, usize, usize) {
-    {
-        let mut slowest = Duration::ZERO;
-        let mut n = 0;
-        let mut over = 0;
-        while !*stop.borrow() {
-            // A new client each time: a new connection, as a feed reader polling would open.
-            let c = reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap();
-            let t = Instant::now();
-            let r = tokio::time::timeout(Duration::from_secs(5), c.get(&url).send()).await;
-            let ok = matches!(&r, Ok(Ok(resp)) if resp.status() == 200);
-            assert!(ok, "the reader was not answered: {r:?}");
-            slowest = slowest.max(t.elapsed());
-            over += usize::from(t.elapsed() >= Duration::from_secs(1));
-            n += 1;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        (slowest, n, over)
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    let mut over = 0;
+    while !*stop.borrow() {
+        // A new client each time: a new connection, as a feed reader polling would open.
+        let c = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let t = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(5), c.get(&url).send()).await;
+        let ok = matches!(&r, Ok(Ok(resp)) if resp.status() == 200);
+        assert!(ok, "the reader was not answered: {r:?}");
+        slowest = slowest.max(t.elapsed());
+        over += usize::from(t.elapsed() >= Duration::from_secs(1));
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (slowest, n, over)
 }
 
 /// A keep-alive connection in use: a request every 500 ms until stopped, each answered 200 on

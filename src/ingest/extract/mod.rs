@@ -410,38 +410,31 @@ fn extract_article_in_order(
             title.as_deref(),
         )
     } else {
-        roots = find_content(&dom, true);
-        let mut c = clean_blocks(
-            render_blocks(&dom, &roots, base.as_ref(), true),
-            title.as_deref(),
-        );
-        let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
-        if chars < 200 {
-            let r2 = find_content(&dom, false);
-            let c2 = clean_blocks(
-                render_blocks(&dom, &r2, base.as_ref(), false),
+        // One automatic attempt on a view: its roots, cleaned blocks and their characters.
+        let attempt = |dom: &Dom, strict: bool| {
+            let r = find_content(dom, strict);
+            let c = clean_blocks(
+                render_blocks(dom, &r, base.as_ref(), strict),
                 title.as_deref(),
             );
-            let chars2: usize = c2.blocks.iter().map(|b| b.chars()).sum();
+            let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
+            (r, c, chars)
+        };
+        let (r, mut c, mut chars) = attempt(&dom, true);
+        roots = r;
+        if chars < 200 {
+            let (r2, c2, chars2) = attempt(&dom, false);
             if chars2 > chars * 2 {
-                c = c2;
-                roots = r2;
+                (roots, c, chars) = (r2, c2, chars2);
             }
         }
         // Still no article, on a page that hides some of its content with an inline
         // `visibility: hidden` until a script reveals it: read it as the reader will see it.
-        let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
         if chars < 200 && dom.soft_hidden {
             let revealed = without_hidden(Dom::build_revealing(&doc), &doc, &hidden, &remove);
-            let r3 = find_content(&revealed, true);
-            let c3 = clean_blocks(
-                render_blocks(&revealed, &r3, base.as_ref(), true),
-                title.as_deref(),
-            );
-            let chars3: usize = c3.blocks.iter().map(|b| b.chars()).sum();
+            let (r3, c3, chars3) = attempt(&revealed, true);
             if chars3 > chars * 2 {
-                c = c3;
-                roots = r3;
+                (roots, c) = (r3, c3);
                 dom = revealed;
             }
         }
