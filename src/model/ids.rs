@@ -43,3 +43,18 @@ pub fn hex16(digest: &[u8]) -> String {
     }
     s
 }
+
+/// Article ids are 32 hex digits; as keys and in cursors they are their 16 bytes. Any other
+/// string (a foreign id from an import) is hashed to 16 bytes, so every id has a fixed size.
+pub fn id_bytes(id: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        for (i, chunk) in id.as_bytes().chunks(2).enumerate() {
+            let s = std::str::from_utf8(chunk).unwrap_or("00");
+            out[i] = u8::from_str_radix(s, 16).unwrap_or(0);
+        }
+    } else {
+        out.copy_from_slice(&Sha256::digest(id.as_bytes())[..16]);
+    }
+    out
+}

@@ -10,6 +10,7 @@
 
 pub mod board;
 pub mod cluster;
+pub mod cursor;
 pub mod ids;
 pub mod redact;
 pub mod refresh_result;
@@ -132,6 +133,12 @@ pub struct Article {
     pub updated: Option<DateTime<FixedOffset>>,
     /// When feedloom first stored this article; the sort key when `published` is absent.
     pub first_seen: DateTime<Utc>,
+    /// Where the article stands in the order articles landed in the store, strictly increasing
+    /// (`?after=` cursors compare it). The store assigns it when it first stores the article
+    /// and keeps it across updates; a refresh's value never carries one. Records stored before
+    /// it existed have none: their first-seen time stands in (`arrival_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<Person>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -165,6 +172,7 @@ impl Article {
             published: Some(base + chrono::Duration::minutes(minutes)),
             updated: None,
             first_seen: Utc::now(),
+            arrival: None,
             authors: vec![],
             categories: vec![],
             enclosures: vec![],
@@ -172,6 +180,13 @@ impl Article {
             editors: vec![],
             site: None,
         }
+    }
+
+    /// The article's arrival (see `arrival`), or for a record older than arrivals its
+    /// first-seen time in microseconds (all such records arrived before any arrival was given).
+    pub fn arrival_key(&self) -> u64 {
+        self.arrival
+            .unwrap_or_else(|| self.first_seen.timestamp_micros().max(0) as u64)
     }
 
     /// The instant used to order articles: published, else updated, else first seen.

@@ -20,7 +20,8 @@ pub fn per_source_budget(channel: &ChannelConfig, limit: usize) -> usize {
     }
 }
 
-fn passes(channel: &ChannelConfig, a: &Article) -> bool {
+/// True when the channel's `include`/`exclude` filters let `a` through.
+pub(crate) fn passes(channel: &ChannelConfig, a: &Article) -> bool {
     let hay = |re: &regex::Regex| re.is_match(&a.title) || re.is_match(&a.content_text);
     if let Some(inc) = &channel.include {
         if !hay(inc) {
@@ -72,7 +73,8 @@ pub fn channel_view(
     out
 }
 
-fn convert_script(mut a: Article, script: Script) -> Article {
+/// `a` in the channel's Chinese script.
+pub(crate) fn convert_script(mut a: Article, script: Script) -> Article {
     if script == Script::Keep {
         return a;
     }
@@ -118,6 +120,7 @@ pub fn feed_meta(
         home_url: format!("{base_url}/#{}", channel.id),
         icon: channel.icon.clone(),
         updated,
+        next_url: None,
     }
 }
 

@@ -156,7 +156,7 @@ pub enum RenderError {
     Panicked(String),
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(bytes).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
@@ -212,7 +212,19 @@ pub fn render_channel(
     zero_copy: bool,
 ) -> Result<Rendered, StoreError> {
     let view = channel_articles(store, channel, limit)?;
-    let meta = aggregate::feed_meta(channel, base_url, format, &view);
+    let mut meta = aggregate::feed_meta(channel, base_url, format, &view);
+    // A full page has a page behind it (maybe empty): RFC 5005's `next`.
+    if view.len() >= limit {
+        if let Some(last) = view.last() {
+            let asked = (limit != channel.limit).then_some(limit);
+            meta.next_url = Some(crate::serve::paging::next_url(
+                &meta.self_url,
+                "before",
+                last,
+                asked,
+            ));
+        }
+    }
     let body = render::render(&meta, &view, format);
     let etag = format!("\"{}\"", crate::model::ids::hex16(&Sha256::digest(&body)));
     let newest = view.iter().map(|a| a.sort_time()).max();

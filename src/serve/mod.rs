@@ -10,6 +10,7 @@ pub mod http;
 pub mod limits;
 pub mod opml;
 pub mod pages;
+pub mod paging;
 pub mod render;
 pub mod routes;
 pub mod sendfile;

@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
+use crate::model::cursor::Cursor;
 use crate::model::{Article, Person};
 
 /// The output formats a channel is served in.
@@ -86,6 +87,9 @@ pub struct FeedMeta {
     pub icon: Option<String>,
     /// Newest change among the items (never "now", so identical data renders identical bytes).
     pub updated: DateTime<Utc>,
+    /// The next page (RFC 5005 `next`, JSON Feed `next_url`): the items behind a full page,
+    /// or after it while catching up (see `serve::paging`).
+    pub next_url: Option<String>,
 }
 
 /// `generator` value in all three formats (constant per build, so still deterministic).
@@ -101,6 +105,22 @@ const EXCERPT_CHARS: usize = 280;
 const NS_CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
 const NS_DC: &str = "http://purl.org/dc/elements/1.1/";
 const NS_ATOM: &str = "http://www.w3.org/2005/Atom";
+/// feedloom's own elements in RSS and Atom: each item's paging cursor.
+const NS_FEEDLOOM: &str = "https://feedloom.org/ns/1.0";
+
+/// Every item's cursor as `<feedloom:cursor>`, for the XML formats (both crates take the same
+/// map shape: prefix → local name → elements with qualified names).
+macro_rules! cursor_extension {
+    ($ext:ty, $a:expr) => {{
+        let mut element = <$ext>::default();
+        element.name = "feedloom:cursor".to_owned();
+        element.value = Some(Cursor::of($a).encode());
+        BTreeMap::from([(
+            "feedloom".to_owned(),
+            BTreeMap::from([("cursor".to_owned(), vec![element])]),
+        )])
+    }};
+}
 
 /// Render `articles` (already merged, filtered, sorted newest first and cut) in `format`.
 pub fn render(meta: &FeedMeta, articles: &[Article], format: Format) -> Vec<u8> {
@@ -359,16 +379,21 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> 
                 pub_date: a.published.or(a.updated).map(|d| d.to_rfc2822()),
                 content: non_empty(a.content_html.as_deref()).map(xml_string),
                 dublin_core_ext,
+                extensions: cursor_extension!(rss::extension::Extension, a),
                 ..Default::default()
             }
         })
         .collect();
 
-    let namespaces: BTreeMap<String, String> =
-        [("atom", NS_ATOM), ("content", NS_CONTENT), ("dc", NS_DC)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+    let namespaces: BTreeMap<String, String> = [
+        ("atom", NS_ATOM),
+        ("content", NS_CONTENT),
+        ("dc", NS_DC),
+        ("feedloom", NS_FEEDLOOM),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
 
     let title = xml_string(feed_title(meta));
     let channel = Channel {
@@ -386,12 +411,19 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> 
         }),
         items,
         atom_ext: Some(AtomExtension {
-            links: vec![AtomLink {
+            links: std::iter::once(AtomLink {
                 href: xml_string(&meta.self_url),
                 rel: "self".to_owned(),
                 mime_type: Some("application/rss+xml".to_owned()),
                 ..Default::default()
-            }],
+            })
+            .chain(meta.next_url.as_deref().map(|next| AtomLink {
+                href: xml_string(next),
+                rel: "next".to_owned(),
+                mime_type: Some("application/rss+xml".to_owned()),
+                ..Default::default()
+            }))
+            .collect(),
         }),
         namespaces,
         ..Default::default()
@@ -515,6 +547,7 @@ fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
                 published: a.published,
                 summary: non_empty(a.summary_html.as_deref()).map(|s| Text::html(xml_string(s))),
                 content: Some(content),
+                extensions: cursor_extension!(atom_syndication::extension::Extension, a),
                 ..Default::default()
             }
         })
@@ -531,6 +564,14 @@ fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
             href: xml_string(&meta.home_url),
             rel: "alternate".to_owned(),
             mime_type: Some("text/html".to_owned()),
+            ..Default::default()
+        });
+    }
+    if let Some(next) = &meta.next_url {
+        links.push(Link {
+            href: xml_string(next),
+            rel: "next".to_owned(),
+            mime_type: Some("application/atom+xml".to_owned()),
             ..Default::default()
         });
     }
@@ -554,6 +595,7 @@ fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
         subtitle: non_empty(meta.description.as_deref()).map(text),
         entries,
         lang: non_empty(meta.language.as_deref()).map(xml_string),
+        namespaces: BTreeMap::from([("feedloom".to_owned(), NS_FEEDLOOM.to_owned())]),
         ..Default::default()
     };
     let mut out = feed
@@ -573,6 +615,8 @@ struct JsonFeed<'a> {
     home_page_url: &'a str,
     feed_url: &'a str,
     description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     icon: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -603,8 +647,8 @@ struct JsonItem<'a> {
     tags: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     attachments: Vec<JsonAttachment<'a>>,
-    #[serde(rename = "_feedloom", skip_serializing_if = "Option::is_none")]
-    feedloom: Option<JsonExtension<'a>>,
+    #[serde(rename = "_feedloom")]
+    feedloom: JsonExtension<'a>,
 }
 
 #[derive(Serialize)]
@@ -623,9 +667,11 @@ struct JsonAttachment<'a> {
     size_in_bytes: Option<u64>,
 }
 
-/// `_feedloom`: what Chinese news pages credit, kept apart from `authors`.
+/// `_feedloom`: the item's paging cursor, and what Chinese news pages credit, kept apart from
+/// `authors`.
 #[derive(Serialize)]
 struct JsonExtension<'a> {
+    cursor: String,
     /// The origin publication (`来源`).
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
@@ -663,6 +709,7 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
                 }
             }
             let ext = JsonExtension {
+                cursor: Cursor::of(a).encode(),
                 source: non_empty(a.origin.as_deref()),
                 editors: a
                     .editors
@@ -672,7 +719,6 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
                     .collect(),
                 site: non_empty(a.site.as_deref()),
             };
-            let has_ext = ext.source.is_some() || !ext.editors.is_empty() || ext.site.is_some();
             JsonItem {
                 id,
                 url: a.url.as_deref(),
@@ -695,7 +741,7 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
                         size_in_bytes: e.length,
                     })
                     .collect(),
-                feedloom: has_ext.then_some(ext),
+                feedloom: ext,
             }
         })
         .collect();
@@ -706,6 +752,7 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
         home_page_url: &meta.home_url,
         feed_url: &meta.self_url,
         description: description(meta),
+        next_url: meta.next_url.as_deref(),
         icon: non_empty(meta.icon.as_deref()),
         language: non_empty(meta.language.as_deref()),
         items,
@@ -718,41 +765,5 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpt_cuts_on_words_and_chars() {
-        assert_eq!(excerpt("  a  b\nc "), Some("a b c".to_owned()));
-        assert_eq!(excerpt("   "), None);
-        let cjk = "陕".repeat(400);
-        let e = excerpt(&cjk).unwrap();
-        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
-        assert!(e.ends_with('…'));
-        let words = "word ".repeat(100);
-        let e = excerpt(&words).unwrap();
-        assert!(e.ends_with("word…"), "{e}");
-        assert!(e.chars().count() <= EXCERPT_CHARS + 1);
-    }
-
-    #[test]
-    fn html_to_text_decodes_what_serializers_emit() {
-        assert_eq!(
-            html_to_text("<p>A &amp; B &lt;c&gt;&nbsp;&#x4E2D;&#25991;</p><p>x &bogus; y</p>"),
-            "A & B <c> 中文 x &bogus; y"
-        );
-        assert_eq!(html_to_text("a <b"), "a");
-    }
-
-    #[test]
-    fn xml_safe_strips_forbidden_controls() {
-        assert!(matches!(xml_safe("ok\tfine\n"), Cow::Borrowed(_)));
-        assert!(matches!(xml_safe("陕西，：\u{FFFD}"), Cow::Borrowed(_)));
-        assert_eq!(xml_safe("a\u{0}b\u{B}c\u{FFFF}d\u{FFFE}"), "abcd");
-        // U+FFFF straddling the 64-byte scan chunks.
-        for pad in 60..66 {
-            let s = format!("{}\u{FFFF}", "x".repeat(pad));
-            assert_eq!(xml_safe(&s), "x".repeat(pad));
-        }
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

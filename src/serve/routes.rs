@@ -16,7 +16,8 @@ use crate::config::ChannelConfig;
 use crate::model::cluster::ClusterStatus;
 use crate::serve::cache::Rendered;
 use crate::serve::pages::{self, ChannelCard, SourceRow};
-use crate::serve::render::Format;
+use crate::serve::render::{self, Format};
+use crate::serve::{aggregate, paging};
 
 /// What can go wrong serving a request; mapped to a status in one place.
 #[derive(Debug, thiserror::Error)]
@@ -282,15 +283,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// True when the client's validators show it already has these bytes.
 fn not_modified(r: &Rendered, headers: &HeaderMap) -> bool {
-    if let Some(inm) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2); weak comparison.
-        return inm.split(',').any(|t| {
-            let t = t.trim();
-            t == "*" || t.trim_start_matches("W/") == r.etag
-        });
+    if let Some(matches) = etag_matches(&r.etag, headers) {
+        // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
+        return matches;
     }
     if let Some(ims) = headers
         .get(header::IF_MODIFIED_SINCE)
@@ -300,6 +295,85 @@ fn not_modified(r: &Rendered, headers: &HeaderMap) -> bool {
         return r.last_modified_at.timestamp() <= ims.timestamp();
     }
     false
+}
+
+/// Whether `If-None-Match` names this ETag (weak comparison); `None` without the header.
+fn etag_matches(etag: &str, headers: &HeaderMap) -> Option<bool> {
+    let inm = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())?;
+    Some(inm.split(',').any(|t| {
+        let t = t.trim();
+        t == "*" || t.trim_start_matches("W/") == etag
+    }))
+}
+
+/// One page behind the newest, or a catch-up page (`serve::paging`): read and rendered per
+/// request, never cached (the cursors are the readers').
+async fn feed_page(
+    state: &Arc<ServeState>,
+    ch: &ChannelConfig,
+    format: Format,
+    limit: usize,
+    page: paging::Page,
+    headers: &HeaderMap,
+) -> Result<Response<Bytes>, ServeError> {
+    let store = state.store.clone();
+    let base_url = state.config.load().server.base_url.clone();
+    let channel = ch.clone();
+    let asked = (limit != ch.limit).then_some(limit);
+    let body = tokio::task::spawn_blocking(move || {
+        let view = paging::channel_page(&store, &channel, page, limit)?;
+        // What a reader is given must be on disk (see `render_channel`).
+        store.flush()?;
+        let mut meta = aggregate::feed_meta(&channel, &base_url, format, &view);
+        if view.len() >= limit {
+            if let Some(last) = view.last() {
+                meta.next_url = Some(paging::next_url(&meta.self_url, page.param(), last, asked));
+            }
+        }
+        Ok::<_, paging::PageError>(render::render(&meta, &view, format))
+    })
+    .await
+    .map_err(|e| ServeError::Internal(e.to_string()))?
+    .map_err(|e| match e {
+        paging::PageError::Store(e) => ServeError::Internal(e.to_string()),
+        e => ServeError::BadRequest(e.to_string()),
+    })?;
+    let etag = format!(
+        "\"{}\"",
+        crate::model::ids::hex16(&<sha2::Sha256 as sha2::Digest>::digest(&body))
+    );
+    let mut resp = if etag_matches(&etag, headers) == Some(true) {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else if accepts_gzip(headers) {
+        let mut r = Response::new(Bytes::from(super::cache::gzip(&body)));
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Response::new(Bytes::from(body))
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if ch.is_private() {
+            "private, max-age=60"
+        } else {
+            "public, max-age=60"
+        }),
+    );
+    Ok(resp)
 }
 
 async fn feed(
@@ -328,6 +402,11 @@ async fn feed(
                 ServeError::BadRequest(format!("limit must be a number from 1 to 1000, not {l:?}"))
             })?,
     };
+    if let Some(page) =
+        paging::requested(query).map_err(|e| ServeError::BadRequest(e.to_string()))?
+    {
+        return feed_page(state, ch, format, limit, page, headers).await;
+    }
     let rendered = state
         .cache
         .current_or_render(&state.store, ch, &cfg.server.base_url, format, limit)

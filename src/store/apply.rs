@@ -11,12 +11,14 @@ use super::{Store, StoreError};
 use crate::model::{Article, RefreshResult, Retention, SourceState};
 
 /// What a batch being built writes, so that pruning in the same batch sees the state after it:
-/// index keys added and removed, and the URL each written article ends up with (keyed by raw id).
+/// index keys added and removed, the URL and arrival each written article ends up with (keyed
+/// by raw id), and which of them are new (never visible before this batch).
 #[derive(Default)]
 struct Pending {
     added: Vec<Vec<u8>>,
     removed: HashSet<Vec<u8>>,
-    urls: HashMap<[u8; 16], Option<String>>,
+    written: HashMap<[u8; 16], (Option<String>, u64)>,
+    new: HashSet<[u8; 16]>,
 }
 
 /// How one refresh changed the store.
@@ -149,7 +151,13 @@ impl Store {
         now: DateTime<Utc>,
         seq: Option<u64>,
     ) -> Result<RefreshCounts, StoreError> {
+        // Arrivals must become visible in the order they are given, or a catch-up reader could
+        // see a later one before an earlier one lands and skip the earlier for good: one
+        // document is applied at a time.
+        let _one_at_a_time = self.shared.apply_lock.lock().expect("apply lock");
         let tree = self.tree()?;
+        let last_arrival = read_u64(tree.get(LAST_ARRIVAL_KEY)?);
+        let mut next_arrival = last_arrival;
         let mut counts = RefreshCounts::default();
         let mut batch = sled::Batch::default();
         // Index entries this batch adds or removes, so pruning sees the post-batch picture.
@@ -158,7 +166,8 @@ impl Store {
 
         // Canonical URLs this batch writes: a second entry with one of them is the same story.
         let mut batch_urls = HashSet::new();
-        for mut art in articles {
+        for (position, mut art) in articles.into_iter().enumerate() {
+            art.arrival = None;
             let tk = tomb_key(&art.id);
             if let Some(t) = tree.get(&tk)? {
                 if tomb_expiry(&t) > now.timestamp() {
@@ -229,6 +238,7 @@ impl Store {
                 }
                 Some(old) => {
                     art.first_seen = old.first_seen;
+                    art.arrival = Some(old.arrival_key());
                     let old_ik = index_key(source, old.sort_time(), &old.id);
                     let new_ik = index_key(source, art.sort_time(), &art.id);
                     if old_ik != new_ik {
@@ -248,13 +258,30 @@ impl Store {
                     let ik = index_key(source, art.sort_time(), &art.id);
                     batch.insert(ik.clone(), &[] as &[u8]);
                     pending.added.push(ik);
+                    let arrival = match seq {
+                        // The same on every node that applies this value.
+                        Some(seq) => {
+                            LOGGED_ARRIVAL_BASE
+                                + (seq << LOGGED_ARRIVAL_SHIFT)
+                                + (position as u64).min((1 << LOGGED_ARRIVAL_SHIFT) - 1)
+                        }
+                        // One node: the refresh's instant, or just after the last arrival
+                        // when refreshes land out of order.
+                        None => (now.timestamp_micros().max(0) as u64).max(next_arrival + 1),
+                    };
+                    next_arrival = next_arrival.max(arrival);
+                    art.arrival = Some(arrival);
+                    batch.insert(arrival_key(source, arrival, &art.id), &[] as &[u8]);
+                    pending.new.insert(id_bytes(&art.id));
                     counts.new += 1;
                 }
             }
             if let Some(u) = &art.url {
                 batch.insert(url_key(source, u), &id_bytes(&art.id)[..]);
             }
-            pending.urls.insert(id_bytes(&art.id), art.url.clone());
+            pending
+                .written
+                .insert(id_bytes(&art.id), (art.url.clone(), art.arrival_key()));
             batch.insert(article_key(&art.id), encode(&art));
         }
 
@@ -266,6 +293,9 @@ impl Store {
         batch.insert(source_key(source), encode(&state));
         if let Some(seq) = seq {
             batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
+        }
+        if next_arrival != last_arrival {
+            batch.insert(LAST_ARRIVAL_KEY, &next_arrival.to_be_bytes()[..]);
         }
         self.write(batch)?;
         Ok(counts)
@@ -303,6 +333,8 @@ impl Store {
                 .unwrap_or(chrono::Duration::days(90)))
         .timestamp();
         let mut pruned = 0;
+        let pruned_before = read_u64(tree.get(pruned_key(source))?);
+        let mut pruned_max = pruned_before;
         for (i, k) in keys.iter().enumerate() {
             let inv = u64::from_be_bytes(
                 k[prefix_len..prefix_len + 8]
@@ -320,15 +352,26 @@ impl Store {
             // An article this very batch writes has its new URL only in the batch; the tree
             // still holds the old one, whose URL key the batch removes. Taking the tree's would
             // tombstone a dead key and leave the new one behind for good.
-            let url = match pending.urls.get(id_raw) {
-                Some(url) => url.clone(),
+            let (url, arrival) = match pending.written.get(id_raw) {
+                Some(written) => written.clone(),
                 None => match tree.get(&ak)? {
-                    Some(v) => decode::<Article>(&ak, &v)?.url,
-                    None => None,
+                    Some(v) => {
+                        let a = decode::<Article>(&ak, &v)?;
+                        let arrival = a.arrival_key();
+                        (a.url, arrival)
+                    }
+                    None => (None, 0),
                 },
             };
+            let id_fixed: [u8; 16] = id_raw.try_into().expect("index key layout");
             batch.remove(k.clone());
             batch.remove(ak);
+            batch.remove(arrival_key_raw(source, arrival, &id_fixed));
+            // An article that arrives and is pruned in one batch was never visible: no reader
+            // can have missed it.
+            if !pending.new.contains(&id_fixed) {
+                pruned_max = pruned_max.max(arrival);
+            }
             // The URL key stays: it now marks a tombstoned URL, so HTML crawls skip it and a
             // new guid for the same story is recognised.
             let mut t = expiry.to_be_bytes().to_vec();
@@ -337,6 +380,9 @@ impl Store {
             }
             batch.insert(tomb_key(&id), t);
             pruned += 1;
+        }
+        if pruned_max != pruned_before {
+            batch.insert(pruned_key(source), &pruned_max.to_be_bytes()[..]);
         }
         Ok((pruned, keys.len() - pruned))
     }
@@ -385,19 +431,31 @@ impl Store {
     /// Store articles from an export as they are (ids, first-seen times), with their index and
     /// URL entries. An article already present is replaced.
     pub fn import_articles(&self, articles: &[Article]) -> Result<usize, StoreError> {
+        let _one_at_a_time = self.shared.apply_lock.lock().expect("apply lock");
         let mut batch = sled::Batch::default();
+        let last_arrival = read_u64(self.tree()?.get(LAST_ARRIVAL_KEY)?);
+        let mut next_arrival = last_arrival;
         for art in articles {
             if let Some(old) = self.article(&art.id)? {
                 batch.remove(index_key(&old.source, old.sort_time(), &old.id));
+                batch.remove(arrival_key(&old.source, old.arrival_key(), &old.id));
             }
             batch.insert(
                 index_key(&art.source, art.sort_time(), &art.id),
                 &[] as &[u8],
             );
+            batch.insert(
+                arrival_key(&art.source, art.arrival_key(), &art.id),
+                &[] as &[u8],
+            );
+            next_arrival = next_arrival.max(art.arrival_key());
             if let Some(u) = &art.url {
                 batch.insert(url_key(&art.source, u), &id_bytes(&art.id)[..]);
             }
             batch.insert(article_key(&art.id), encode(art));
+        }
+        if next_arrival != last_arrival {
+            batch.insert(LAST_ARRIVAL_KEY, &next_arrival.to_be_bytes()[..]);
         }
         self.write(batch)?;
         Ok(articles.len())

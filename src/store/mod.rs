@@ -13,7 +13,11 @@
 //! | `I` source_id `\0` inverted sort time (8 BE) article_id | empty (newest first in scans)|
 //! | `U` hash(source_id, canonical URL) (16 bytes)           | article_id                   |
 //! | `T` article_id                                          | tombstone: expiry (8 BE) + URL key |
+//! | `R` source_id `\0` arrival (8 BE) article_id            | empty (oldest arrival first) |
+//! | `P` source_id                                           | greatest arrival pruned (8 BE) |
 //! | `Mapplied-seq`                                          | last log sequence applied (8 BE) |
+//! | `Mlast-arrival`                                         | greatest arrival given (8 BE) |
+//! | `Marrival-index`                                        | present: every article has its `R` key |
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
@@ -28,6 +32,7 @@
 
 mod apply;
 mod codec;
+mod pages;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +46,7 @@ use crate::model::{Article, SourceState};
 
 pub use apply::RefreshCounts;
 use codec::{article_key, decode, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
+pub use pages::ArrivalEntry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +68,18 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
+    /// The entry at a cursor's place in the feed.
+    pub fn at(order: u64, id: [u8; 16]) -> IndexEntry {
+        IndexEntry {
+            order: order.to_be_bytes(),
+            id,
+        }
+    }
+
+    pub fn id(&self) -> [u8; 16] {
+        self.id
+    }
+
     fn from_key_tail(tail: &[u8]) -> Option<IndexEntry> {
         Some(IndexEntry {
             order: tail.get(..8)?.try_into().ok()?,
@@ -82,6 +100,8 @@ struct Shared {
     handles: ArcSwapOption<Handles>,
     /// The first write failure since the database was (re)opened.
     failure: Mutex<Option<String>>,
+    /// Held while a document is applied (see `apply_document`).
+    apply_lock: Mutex<()>,
 }
 
 /// One opened database.
@@ -116,13 +136,16 @@ impl Store {
     /// Open (or create) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let handles = open_handles(path)?;
-        Ok(Store {
+        let store = Store {
             shared: Arc::new(Shared {
                 path: path.to_path_buf(),
                 handles: ArcSwapOption::from_pointee(handles),
                 failure: Mutex::new(None),
+                apply_lock: Mutex::new(()),
             }),
-        })
+        };
+        store.index_arrivals()?;
+        Ok(store)
     }
 
     /// The open database, or why there is none right now.

@@ -12,6 +12,7 @@ mod html_sources;
 mod layout;
 mod limits;
 mod ops;
+mod paging;
 mod parse_stage;
 mod polling;
 mod render_stage;

@@ -43,6 +43,7 @@ fn blank(id: &str, title: &str) -> Article {
         published: None,
         updated: None,
         first_seen: Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap(),
+        arrival: None,
         authors: Vec::new(),
         categories: Vec::new(),
         enclosures: Vec::new(),
@@ -126,6 +127,12 @@ fn sample_meta(format: Format) -> FeedMeta {
         home_url: "http://127.0.0.1:8080/channels/mixed".into(),
         icon: Some("http://127.0.0.1:8080/static/icon.png".into()),
         updated: Utc.with_ymd_and_hms(2024, 3, 5, 14, 30, 0).unwrap(),
+        // A paged feed's link to the page behind it (the `&` must be escaped in XML).
+        next_url: Some(format!(
+            "http://127.0.0.1:8080/feeds/mixed.{}?limit=2&before=1{}",
+            format.extension(),
+            "0".repeat(64)
+        )),
     }
 }
 
@@ -336,6 +343,10 @@ fn atom_structure() {
         [
             ("self", "http://127.0.0.1:8080/feeds/mixed.atom"),
             ("alternate", "http://127.0.0.1:8080/channels/mixed"),
+            (
+                "next",
+                "http://127.0.0.1:8080/feeds/mixed.atom?limit=2&before=10000000000000000000000000000000000000000000000000000000000000000"
+            ),
         ]
     );
     assert_eq!(
@@ -436,12 +447,17 @@ fn json_structure() {
             "size_in_bytes": 12_345_678
         }])
     );
-    assert!(pod.get("_feedloom").is_none());
+    // Only the paging cursor: the podcast credits no origin, editors or site.
+    let ext = pod["_feedloom"].as_object().unwrap();
+    assert_eq!(ext.keys().collect::<Vec<_>>(), ["cursor"]);
+    assert_eq!(ext["cursor"].as_str().unwrap().len(), 65);
 
     let news = &items[1];
     assert_eq!(news["date_published"], "2021-12-29T08:35:00+08:00");
+    let mut ext = news["_feedloom"].clone();
+    ext.as_object_mut().unwrap().remove("cursor");
     assert_eq!(
-        news["_feedloom"],
+        ext,
         serde_json::json!({"source": "陕西日报", "editors": ["李志强", "魏鑫"], "site": "人民网"})
     );
     assert_eq!(news["authors"], serde_json::json!([{"name": "陕西日报"}]));

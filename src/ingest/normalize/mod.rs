@@ -108,6 +108,7 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
         published: published.or(updated),
         updated,
         first_seen: now,
+        arrival: None,
         authors: dedupe_people(entry.authors),
         categories: dedupe_strings(entry.categories),
         enclosures: entry

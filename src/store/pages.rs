@@ -1,0 +1,149 @@
+//! Reads for paged feeds and catch-up (see `model::cursor`): a source's index entries behind
+//! a place in the feed, its articles in the order they arrived after a cursor, the greatest
+//! arrival retention removed; and the one-time migration that gives every article stored
+//! before arrivals existed its arrival key.
+
+use std::ops::Bound;
+
+use super::codec::*;
+use super::{IndexEntry, Store, StoreError};
+use crate::model::Article;
+
+/// Where an article stands in its source's order of arrival: ordering entries orders their
+/// articles by arrival (oldest first), ties (only among migrated records) by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ArrivalEntry {
+    pub arrival: u64,
+    pub id: [u8; 16],
+}
+
+/// Articles per batch of the migration: small batches, as with every sled write here.
+const MIGRATION_BATCH: usize = 500;
+
+impl Store {
+    /// Up to `limit` index entries of `source` after `after` in feed order (older ones),
+    /// newest first. `after` itself need not exist any more.
+    pub fn entries_behind(
+        &self,
+        source: &str,
+        after: IndexEntry,
+        limit: usize,
+    ) -> Result<Vec<IndexEntry>, StoreError> {
+        let tree = self.tree()?;
+        let prefix = index_prefix(source);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&after.order);
+        start.extend_from_slice(&after.id);
+        let range = (Bound::Excluded(start), Bound::Excluded(prefix_end(&prefix)));
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for k in tree.range(range).keys() {
+            if out.len() >= limit {
+                break;
+            }
+            let k = k?;
+            if let Some(e) = IndexEntry::from_key_tail(&k[prefix.len()..]) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` arrival entries of `source` after `after`, oldest first.
+    pub fn arrivals_after(
+        &self,
+        source: &str,
+        after: ArrivalEntry,
+        limit: usize,
+    ) -> Result<Vec<ArrivalEntry>, StoreError> {
+        let tree = self.tree()?;
+        let prefix = arrival_prefix(source);
+        let start = arrival_key_raw(source, after.arrival, &after.id);
+        let range = (Bound::Excluded(start), Bound::Excluded(prefix_end(&prefix)));
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for k in tree.range(range).keys() {
+            if out.len() >= limit {
+                break;
+            }
+            let k = k?;
+            let tail = &k[prefix.len()..];
+            let (Some(a), Some(id)) = (tail.get(..8), tail.get(8..24)) else {
+                continue;
+            };
+            out.push(ArrivalEntry {
+                arrival: u64::from_be_bytes(a.try_into().expect("8 bytes")),
+                id: id.try_into().expect("16 bytes"),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The greatest arrival among the articles of `source` that retention removed (0: none).
+    pub fn pruned_arrival(&self, source: &str) -> Result<u64, StoreError> {
+        Ok(read_u64(self.tree()?.get(pruned_key(source))?))
+    }
+
+    /// The articles with these ids, in this order; a missing one is skipped.
+    pub fn articles_by_id(&self, ids: &[[u8; 16]]) -> Result<Vec<Article>, StoreError> {
+        let tree = self.tree()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut ak = Vec::with_capacity(17);
+            ak.push(P_ARTICLE);
+            ak.extend_from_slice(id);
+            if let Some(v) = tree.get(&ak)? {
+                out.push(decode(&ak, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The article `source` stores under this canonical URL, if any.
+    pub fn article_at_url(&self, source: &str, url: &str) -> Result<Option<Article>, StoreError> {
+        let tree = self.tree()?;
+        let Some(id) = tree.get(url_key(source, url))? else {
+            return Ok(None);
+        };
+        let Ok(id) = <[u8; 16]>::try_from(id.as_ref()) else {
+            return Ok(None);
+        };
+        Ok(self.articles_by_id(&[id])?.pop())
+    }
+
+    /// Give every stored article its arrival key, once, for stores written before arrivals
+    /// existed: their first-seen time stands in for the arrival (`Article::arrival_key`). The
+    /// keys are a function of the records, so a migration cut short by a crash simply runs
+    /// again. A new store is marked at once.
+    pub(super) fn index_arrivals(&self) -> Result<(), StoreError> {
+        let tree = self.tree()?;
+        if tree.contains_key(ARRIVAL_INDEX_KEY)? {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let (mut n, mut in_batch, mut last) = (0usize, 0usize, 0u64);
+        for kv in tree.scan_prefix([P_ARTICLE]) {
+            let (k, v) = kv?;
+            let a: Article = decode(&k, &v)?;
+            last = last.max(a.arrival_key());
+            batch.insert(arrival_key(&a.source, a.arrival_key(), &a.id), &[] as &[u8]);
+            n += 1;
+            in_batch += 1;
+            if in_batch >= MIGRATION_BATCH {
+                self.write(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        let stored_last = read_u64(tree.get(LAST_ARRIVAL_KEY)?);
+        if last > stored_last {
+            batch.insert(LAST_ARRIVAL_KEY, &last.to_be_bytes()[..]);
+        }
+        batch.insert(ARRIVAL_INDEX_KEY, &[1u8][..]);
+        self.write(batch)?;
+        if n > 0 {
+            tracing::info!(
+                articles = n,
+                "store: arrival order indexed (once, after an upgrade)"
+            );
+        }
+        Ok(())
+    }
+}
