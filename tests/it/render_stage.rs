@@ -49,6 +49,7 @@ fn blank(id: &str, title: &str) -> Article {
         origin: None,
         editors: Vec::new(),
         site: None,
+        full_text: Default::default(),
     }
 }
 
