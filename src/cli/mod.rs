@@ -471,6 +471,7 @@ async fn extract(
                 max_age: None,
                 request: Default::default(),
                 feed_title: None,
+                full_text: None,
             };
             (src, script.unwrap_or(Script::Keep))
         }

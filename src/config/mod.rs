@@ -149,6 +149,10 @@ pub struct SourceConfig {
     pub request: RequestOptions,
     /// When the URL is a web page announcing several feeds: the title of the one to poll.
     pub feed_title: Option<String>,
+    /// `full_text = true` on a feed source: the page each new item links to is fetched once and
+    /// read with these rules (the `[html]` selectors, or none for automatic extraction); its
+    /// text becomes the item's content.
+    pub full_text: Option<ArticleRules>,
 }
 
 /// How to ask a source's origin for its document (`headers`, `user_agent`, `username` with

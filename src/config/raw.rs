@@ -90,12 +90,15 @@ pub(super) struct RawSource {
     pub(super) cookie_env: Option<Spanned<String>>,
     pub(super) proxy: Option<Spanned<String>>,
     pub(super) feed_title: Option<String>,
+    pub(super) full_text: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHtml {
-    pub(super) items: Spanned<String>,
+    /// Required, except beside `full_text = true`, where the table holds only the rules for
+    /// reading a feed item's page.
+    pub(super) items: Option<Spanned<String>>,
     pub(super) title: Option<Spanned<String>>,
     pub(super) content: Option<Spanned<String>>,
     pub(super) date: Option<Spanned<String>>,

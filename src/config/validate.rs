@@ -421,18 +421,62 @@ fn validate_source(
             Tz::UTC
         }),
     };
-    let html = raw.html.as_ref().map(|h| HtmlConfig {
-        items: selector(&h.items, p),
-        rules: ArticleRules {
-            title: h.title.as_ref().map(|s| selector(s, p)),
-            content: h.content.as_ref().map(|s| selector(s, p)),
-            date: h.date.as_ref().map(|s| selector(s, p)),
-            author: h.author.as_ref().map(|s| selector(s, p)),
-            source: h.source.as_ref().map(|s| selector(s, p)),
-            remove: h.remove.iter().map(|s| selector(s, p)).collect(),
-        },
-        max_items: positive(&h.max_items, 20, "html.max_items", p),
-    });
+    let full_text = raw.full_text.as_ref().filter(|f| *f.get_ref());
+    if let Some(f) = full_text {
+        if raw.kind == Some(SourceKind::Html) {
+            p.at(
+                f.span(),
+                "full_text reads the pages a feed's items link to; an HTML source (kind = \"html\") stores its article pages in full already",
+            );
+        }
+    }
+    let rules = |h: &RawHtml, p: &mut Problems| ArticleRules {
+        title: h.title.as_ref().map(|s| selector(s, p)),
+        content: h.content.as_ref().map(|s| selector(s, p)),
+        date: h.date.as_ref().map(|s| selector(s, p)),
+        author: h.author.as_ref().map(|s| selector(s, p)),
+        source: h.source.as_ref().map(|s| selector(s, p)),
+        remove: h.remove.iter().map(|s| selector(s, p)).collect(),
+    };
+    // Beside `full_text` the [html] table holds only the rules for reading an item's page: a
+    // list-page selector there would make the source two things at once.
+    let (html, full_text) = match (&raw.html, full_text) {
+        (None, None) => (None, None),
+        (None, Some(_)) => (None, Some(ArticleRules::default())),
+        (Some(h), Some(_)) => {
+            if let Some(items) = &h.items {
+                p.at(
+                    items.span(),
+                    "html.items makes this an HTML list source, whose article pages are stored in full anyway; beside full_text = true, [html] takes only the article selectors (title, content, date, author, source, remove)",
+                );
+            }
+            if let Some(m) = &h.max_items {
+                p.at(
+                    m.span(),
+                    "html.max_items counts the links on a list page; it has no meaning beside full_text = true",
+                );
+            }
+            (None, Some(rules(h, p)))
+        }
+        (Some(h), None) => {
+            let items = match &h.items {
+                Some(items) => selector(items, p),
+                None => {
+                    p.at(
+                        span.clone(),
+                        format!("[sources.{id}.html] needs items (the selector of the article links on the list page), unless full_text = true reads a feed's item pages with these selectors"),
+                    );
+                    String::new()
+                }
+            };
+            let html = HtmlConfig {
+                items,
+                rules: rules(h, p),
+                max_items: positive(&h.max_items, 20, "html.max_items", p),
+            };
+            (Some(html), None)
+        }
+    };
     Some(SourceConfig {
         id: id.to_string(),
         url: url?,
@@ -448,6 +492,7 @@ fn validate_source(
         max_age: duration_opt(&raw.max_age, "max_age", p).or(store.max_age),
         request: validate_request(raw, p),
         feed_title: raw.feed_title.clone().filter(|t| !t.trim().is_empty()),
+        full_text,
     })
 }
 

@@ -9,7 +9,9 @@
 pub mod decode;
 pub mod extract;
 pub mod fetch;
+pub mod fulltext;
 pub mod normalize;
+pub mod page;
 pub mod parse;
 pub mod refresh;
 pub mod request;

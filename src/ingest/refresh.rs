@@ -17,7 +17,9 @@ use crate::ingest::extract::{self, ExtractError};
 use crate::ingest::fetch::{
     self, CacheHints, Conditional, FetchError, FetchOutcome, Fetched, Fetcher,
 };
+use crate::ingest::fulltext;
 use crate::ingest::normalize::{self, SourceContext};
+use crate::ingest::page;
 use crate::ingest::parse::{self, ParseError};
 use crate::model::{Article, RefreshResult, Retention, SourceState, SourceStatus};
 use crate::store::{RefreshCounts, Store, StoreError};
@@ -83,7 +85,8 @@ pub struct RefreshReport {
     pub bytes: usize,
     /// The state after this refresh (already persisted when it mattered).
     pub state: SourceState,
-    /// Article pages of an HTML source that failed (they are retried next time).
+    /// Article pages that failed or were put off (an HTML source's, a `full_text` feed's
+    /// items'); they are fetched at the next poll.
     pub article_failures: usize,
 }
 
@@ -102,6 +105,9 @@ pub struct RefreshCtx {
     pub store: Store,
     pub sink: Sink,
     pub poll: PollConfig,
+    /// Turns true when the daemon shuts down: a refresh then starts no further article pages
+    /// of a `full_text` source (`None`: a one-off poll, never stopped).
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Hands one result to a replicated log; done when the log has it (not when it is applied).
@@ -520,7 +526,16 @@ async fn process(
     let store = ctx.store.clone();
     let source_id = src.id.clone();
     let known = move |url: &str| store.knows_url(&source_id, url).unwrap_or(false);
-    let collected = collect(&ctx.fetcher, src, &doc, known, now).await?;
+    let mut collected = collect(&ctx.fetcher, src, &doc, known, now).await?;
+    if let Some(rules) = &src.full_text {
+        // Before the result is made, so that the pages' text travels in it (to a cluster's
+        // log too); a page left for later counts as a failed article page.
+        let local = url::Url::parse(&doc.final_url).is_ok_and(|u| fetch::in_local_space(&u));
+        let (fetcher, store, stop) = (&ctx.fetcher, &ctx.store, ctx.stop.clone());
+        let articles = &mut collected.articles;
+        let filled = fulltext::fill(fetcher, store, src, rules, local, articles, stop, now).await;
+        collected.article_failures += filled.retry();
+    }
     report.article_failures = collected.article_failures;
 
     // Validators are stored only when everything the document points to was stored, so a
@@ -672,7 +687,9 @@ pub async fn collect(
             let rules = html.rules.clone();
             let src = src.clone();
             async move {
-                let r = fetch_article(&fetcher, &src, &link, from_local_page, rules, now).await;
+                let r = page::fetch_article(&fetcher, &src, &link, from_local_page, rules, now)
+                    .await
+                    .map_err(|e| e.to_string());
                 (link, r)
             }
         })
@@ -696,45 +713,6 @@ pub async fn collect(
         repairs: vec![],
         article_failures: failures,
     })
-}
-
-/// Fetch one article page, extract and normalize it (off the async workers).
-async fn fetch_article(
-    fetcher: &Fetcher,
-    src: &SourceConfig,
-    link: &str,
-    from_local_page: bool,
-    rules: crate::config::ArticleRules,
-    now: DateTime<Utc>,
-) -> Result<Option<Article>, String> {
-    // A link from a local list page is the operator's; one from a page on the web is not.
-    let opts = crate::ingest::request::for_link(&src.request, &src.url, link);
-    let listed = if from_local_page {
-        fetcher.get(link, &Conditional::default(), &opts).await
-    } else {
-        fetcher.get_linked(link, &opts).await
-    };
-    let doc = match listed.map_err(|e| e.to_string())? {
-        FetchOutcome::Fetched(d) => d,
-        FetchOutcome::NotModified { .. } => return Err("unexpected 304".into()),
-    };
-    let src = src.clone();
-    let link = link.to_string();
-    tokio::task::spawn_blocking(move || {
-        let text = decode(&doc.body, doc.content_type.as_deref()).text;
-        let mut entry =
-            extract::extract_article(&text, &doc.final_url, &rules).map_err(|e| e.to_string())?;
-        // The link the list page gave is the article's identity, whatever redirects followed.
-        entry.link = Some(link);
-        let sctx = SourceContext {
-            source_id: &src.id,
-            timezone: src.timezone,
-            base_url: &doc.final_url,
-        };
-        Ok(normalize::normalize(entry, &sctx, now))
-    })
-    .await
-    .map_err(|e| e.to_string())?
 }
 
 #[cfg(test)]

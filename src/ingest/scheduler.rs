@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::state::Ingest;
-use crate::ingest::refresh::{self, RefreshReport};
+use crate::ingest::refresh::{self, RefreshCtx, RefreshReport};
 use crate::model::SourceStatus;
 
 /// How long shutdown waits for in-flight refreshes before giving up on them.
@@ -138,11 +138,15 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             deferred.remove(&id);
             running.insert(id.clone());
             let st = state.clone();
+            let stop = stop.clone();
             let handle = tasks.spawn(async move {
                 // The permit lives as long as the refresh: a cluster node keeps its lease
                 // until the poll is over.
                 let _permit = permit;
-                let ctx = st.refresh_ctx();
+                let ctx = RefreshCtx {
+                    stop: Some(stop),
+                    ..st.refresh_ctx()
+                };
                 refresh::refresh(&ctx, &src, prev).await
             });
             task_sources.insert(handle.id(), id);

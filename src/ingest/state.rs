@@ -54,6 +54,7 @@ impl Ingest {
             store: self.store.clone(),
             sink: self.sink.clone(),
             poll: self.config.load().poll.clone(),
+            stop: None,
         }
     }
 

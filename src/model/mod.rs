@@ -152,6 +152,32 @@ pub struct Article {
     pub editors: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
+    /// For a `full_text` source: whether the content is the text of the page the item links
+    /// to. Records written before this field existed read as [`FullText::Feed`].
+    #[serde(default, skip_serializing_if = "FullText::is_feed")]
+    pub full_text: FullText,
+}
+
+/// Where a stored item's content comes from, for a `full_text` source: the page an item links
+/// to is read once, and this is what says so on later polls (whose feed has only the summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FullText {
+    /// The feed's own content (every item of other sources; a `full_text` item whose page was
+    /// not read yet).
+    #[default]
+    Feed,
+    /// The article text of the linked page; the feed's content is kept as the summary.
+    Page,
+    /// The page answered for good without an article (404, 410, nothing to extract): the
+    /// feed's content stays, and the page is not asked again.
+    Unavailable,
+}
+
+impl FullText {
+    pub fn is_feed(&self) -> bool {
+        *self == FullText::Feed
+    }
 }
 
 impl Article {
@@ -179,6 +205,7 @@ impl Article {
             origin: None,
             editors: vec![],
             site: None,
+            full_text: FullText::Feed,
         }
     }
 

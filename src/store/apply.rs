@@ -55,6 +55,7 @@ fn same_content(a: &Article, b: &Article) -> bool {
         && a.editors == b.editors
         && a.site == b.site
         && a.guid == b.guid
+        && a.full_text == b.full_text
 }
 
 /// The expiry (Unix seconds) a tombstone record starts with.

@@ -45,7 +45,7 @@ use arc_swap::ArcSwapOption;
 use crate::model::{Article, SourceState};
 
 pub use apply::RefreshCounts;
-use codec::{article_key, decode, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
+use codec::{article_key, decode, hex, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
 pub use pages::ArrivalEntry;
 
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +302,16 @@ impl Store {
     /// is still tombstoned (so an HTML crawl does not fetch it again).
     pub fn knows_url(&self, source: &str, url: &str) -> Result<bool, StoreError> {
         Ok(self.tree()?.contains_key(url_key(source, url))?)
+    }
+
+    /// The source's stored article at this canonical URL (the one an entry with a new guid but
+    /// the same URL updates, as `apply` decides); `None` when there is none, also when the URL
+    /// is only a pruned article's (see [`Store::knows_url`]).
+    pub fn article_at_url(&self, source: &str, url: &str) -> Result<Option<Article>, StoreError> {
+        let Some(id) = self.tree()?.get(url_key(source, url))? else {
+            return Ok(None);
+        };
+        Ok(self.article(&hex(&id))?.filter(|a| a.source == source))
     }
 
     /// Number of articles stored for a source.

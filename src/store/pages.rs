@@ -97,18 +97,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The article `source` stores under this canonical URL, if any.
-    pub fn article_at_url(&self, source: &str, url: &str) -> Result<Option<Article>, StoreError> {
-        let tree = self.tree()?;
-        let Some(id) = tree.get(url_key(source, url))? else {
-            return Ok(None);
-        };
-        let Ok(id) = <[u8; 16]>::try_from(id.as_ref()) else {
-            return Ok(None);
-        };
-        Ok(self.articles_by_id(&[id])?.pop())
-    }
-
     /// Give every stored article its arrival key, once, for stores written before arrivals
     /// existed: their first-seen time stands in for the arrival (`Article::arrival_key`). The
     /// keys are a function of the records, so a migration cut short by a crash simply runs

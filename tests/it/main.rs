@@ -8,6 +8,7 @@ mod diskfull;
 mod durability;
 mod extract_stage;
 mod foundation;
+mod full_text;
 mod html_sources;
 mod layout;
 mod limits;

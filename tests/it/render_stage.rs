@@ -50,6 +50,7 @@ fn blank(id: &str, title: &str) -> Article {
         origin: None,
         editors: Vec::new(),
         site: None,
+        full_text: Default::default(),
     }
 }
 

@@ -128,6 +128,7 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
             .site
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
+        full_text: Default::default(),
     })
 }
 
