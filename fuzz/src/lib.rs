@@ -502,6 +502,7 @@ fn open_server() -> Server {
         render_wakeup: tokio::sync::Notify::new(),
         reload,
         cluster: Some(cluster),
+        push: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -107,6 +107,7 @@ impl Parts {
             render_wakeup: tokio::sync::Notify::new(),
             reload,
             cluster,
+            push: OnceLock::new(),
         })
     }
 
@@ -130,6 +131,7 @@ impl Parts {
             ownership,
             changed,
             takeover_slack,
+            websub: std::sync::OnceLock::new(),
         });
         Arc::new(AppState {
             config: self.config,
@@ -272,6 +274,23 @@ pub struct App {
     cluster_stop: watch::Sender<bool>,
 }
 
+/// The WebSub subscriber, for a daemon serving on its own (its callbacks need the public base
+/// URL, known once bound; a cluster does not subscribe): the write path's handler, reached
+/// through the read path's callback route.
+fn connect_websub_subscriber(state: &Arc<AppState>) {
+    let cfg = state.config.load();
+    if cfg.cluster.is_some() || !cfg.websub.subscribe {
+        return;
+    }
+    let subscriber = crate::ingest::websub::Subscriber::new(&cfg.server.base_url);
+    let _ = state.ingest.websub.set(Arc::new(subscriber));
+    let ingest = state.ingest.clone();
+    let _ = state.serve.push.set(Arc::new(move |req| {
+        let ingest = ingest.clone();
+        Box::pin(async move { ingest.websub_callback(req).await })
+    }));
+}
+
 impl App {
     /// Open the store and bind the listener. The listen address may use port 0.
     pub async fn build(config: Config) -> anyhow::Result<App> {
@@ -293,6 +312,7 @@ impl App {
             AppState::open(config)?
         };
         *state.bound.lock().expect("bound lock") = Some(addr);
+        connect_websub_subscriber(&state);
         Ok(App {
             state,
             listener,

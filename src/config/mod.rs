@@ -240,6 +240,13 @@ pub struct ClusterConfig {
     pub replicas: usize,
 }
 
+/// `[websub]`: WebSub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSubConfig {
+    /// Subscribe to the hubs that sources' feeds name (one node only; a cluster never does).
+    pub subscribe: bool,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -252,6 +259,7 @@ pub struct Config {
     pub channels: BTreeMap<String, ChannelConfig>,
     /// `None`: one process with its own store, no NATS.
     pub cluster: Option<ClusterConfig>,
+    pub websub: WebSubConfig,
     /// A short hash of the config without each node's own keys (`[cluster] node`, `[server]
     /// listen`, `[store] path`), so that cluster nodes running different configs show it.
     pub digest: String,

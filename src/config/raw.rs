@@ -23,6 +23,14 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) channels: BTreeMap<String, Spanned<RawChannel>>,
     pub(super) cluster: Option<Spanned<RawCluster>>,
+    #[serde(default)]
+    pub(super) websub: RawWebSub,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebSub {
+    pub(super) subscribe: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -94,6 +94,9 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         sources,
         channels,
         cluster,
+        websub: WebSubConfig {
+            subscribe: raw.websub.subscribe.unwrap_or(true),
+        },
         digest: shared_digest(text),
         channels_by_source,
     })

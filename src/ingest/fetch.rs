@@ -80,6 +80,8 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     pub cache: CacheHints,
     pub body: Bytes,
+    /// The `Link` header (a WebSub hub and the feed's self URL may be named there).
+    pub links: Option<String>,
 }
 
 /// The result of a fetch that did not fail.
@@ -336,6 +338,16 @@ impl Fetcher {
         })
     }
 
+    /// The client for a request that is not a fetch (a WebSub subscription): the operator's
+    /// (`operator_url`), or the one whose resolver refuses private addresses.
+    pub fn http_client(&self, operator_url: bool) -> &reqwest::Client {
+        if operator_url {
+            &self.client
+        } else {
+            &self.guarded
+        }
+    }
+
     /// Fetch `url` (http, https or file), with validators from the last fetch. The URL is the
     /// operator's (a configured source): a local one may be fetched and may redirect locally.
     /// `opts`: the source's request options (see [`crate::ingest::request`]).
@@ -405,6 +417,7 @@ impl Fetcher {
             last_modified: None,
             cache: CacheHints::default(),
             body: Bytes::from(body),
+            links: None,
         }))
     }
 
@@ -518,6 +531,7 @@ impl Fetcher {
                 last_modified: header_str(&headers, header::LAST_MODIFIED),
                 cache,
                 body,
+                links: header_str(&headers, header::LINK),
             }));
         }
     }

@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod request;
 pub mod scheduler;
 pub mod state;
+pub mod websub;
 
 pub use fetch::fetch_config;
 pub use refresh::{Publish, Sink};

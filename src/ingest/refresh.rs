@@ -88,6 +88,8 @@ pub struct RefreshReport {
     /// Article pages that failed or were put off (an HTML source's, a `full_text` feed's
     /// items'); they are fetched at the next poll.
     pub article_failures: usize,
+    /// The WebSub hub the document read names (a 200 of a feed), for the subscriber.
+    pub hub: Option<crate::ingest::websub::HubLinks>,
 }
 
 impl RefreshReport {
@@ -245,6 +247,7 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
         bytes: 0,
         state: SourceState::default(),
         article_failures: 0,
+        hub: None,
     };
     let status_before = state.status;
     let validators_before = (
@@ -441,7 +444,7 @@ fn succeed(state: &mut SourceState, now: DateTime<Utc>) {
 /// Hand a refresh result on: the one place where the write path writes. One node applies it to
 /// its store and knows the counts at once; a cluster publishes it to its replicated log (and
 /// learns the counts when the value is applied, from the log).
-async fn commit(
+pub(crate) async fn commit(
     ctx: &RefreshCtx,
     result: RefreshResult,
 ) -> Result<Option<RefreshCounts>, RefreshError> {
@@ -537,6 +540,10 @@ async fn process(
         collected.article_failures += filled.retry();
     }
     report.article_failures = collected.article_failures;
+    if src.kind != Some(SourceKind::Html) && src.html.is_none() {
+        report.hub =
+            crate::ingest::websub::hub_links(doc.links.as_deref(), &doc.body, &doc.final_url);
+    }
 
     // Validators are stored only when everything the document points to was stored, so a
     // failed article page is retried instead of hidden behind a 304.

@@ -45,6 +45,9 @@ pub struct Ingest {
     /// nothing) this node cannot know; it is polled at its next slot instead of at once, so
     /// the origin never sees it sooner than an interval after the dead node's last poll.
     pub takeover_slack: Option<Duration>,
+    /// The WebSub subscriber, once the daemon serves (it needs the callback's public URL);
+    /// never set for one-off commands or in cluster mode.
+    pub websub: std::sync::OnceLock<Arc<crate::ingest::websub::Subscriber>>,
 }
 
 impl Ingest {
@@ -81,6 +84,7 @@ impl Ingest {
         tracing::debug!(source = %report.source, outcome = report.outcome.label(), new = report.counts.new,
             updated = report.counts.updated, unchanged = report.counts.unchanged, ms = report.elapsed.as_millis() as u64, "refreshed");
         let changed = report.changed();
+        self.websub_after_poll(&report.source, report.hub.as_ref());
         self.board.set(&report.source, report.state);
         if changed {
             let channels = self.config.load().channels_of(&report.source);

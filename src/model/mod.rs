@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod cursor;
 pub mod ids;
 pub mod netspace;
+pub mod push;
 pub mod redact;
 pub mod refresh_result;
 pub mod script;

@@ -63,7 +63,25 @@ impl ServeError {
 /// The warp filter for every request that does not take the feed fast path (see
 /// [`crate::serve::http`]); it answers through the same [`respond`].
 pub fn routes(state: Arc<ServeState>) -> Routes {
-    warp::method()
+    // A hub's requests to a source's callback (the WebSub subscriber): GET verifies intent,
+    // POST pushes content (the one body read here, bounded by the listener).
+    let st = state.clone();
+    let callback = warp::path!("websub" / "callback" / String / String)
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::bytes())
+        .then(
+            move |source: String,
+                  token: String,
+                  method: Method,
+                  raw_query: String,
+                  headers: HeaderMap,
+                  body: Bytes| {
+                websub_callback(st.clone(), source, token, method, raw_query, headers, body)
+            },
+        );
+    let any = warp::method()
         .and(warp::path::full())
         // The raw query, parsed only by the routes that read it (most requests have none).
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -77,8 +95,56 @@ pub fn routes(state: Arc<ServeState>) -> Routes {
              state: Arc<ServeState>| async move {
                 respond(&state, &method, path.as_str(), &raw_query, &headers).await
             },
-        )
-        .boxed()
+        );
+    callback.or(any).unify().boxed()
+}
+
+/// `GET|POST /websub/callback/{source}/{token}`: handed to the subscriber (see
+/// `ingest::websub`); 404 when there is none or the token is not one it gave out.
+async fn websub_callback(
+    state: Arc<ServeState>,
+    source: String,
+    token: String,
+    method: Method,
+    raw_query: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Bytes> {
+    let started = Instant::now();
+    let resp = match (state.push.get(), &method) {
+        (Some(push), &Method::GET | &Method::POST) => {
+            let header = |h: header::HeaderName| {
+                headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let answer = push(crate::model::push::CallbackRequest {
+                source: percent_encoding::percent_decode_str(&source)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+                token,
+                post: method == Method::POST,
+                query: url::form_urlencoded::parse(raw_query.as_bytes())
+                    .into_owned()
+                    .collect(),
+                signature: header(header::HeaderName::from_static("x-hub-signature")),
+                content_type: header(header::CONTENT_TYPE),
+                body,
+            })
+            .await;
+            let mut r = text("text/plain; charset=utf-8", answer.body);
+            *r.status_mut() =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r
+        }
+        (Some(_), _) => ServeError::MethodNotAllowed.into_response(),
+        (None, _) => ServeError::NotFound.into_response(),
+    };
+    let m = serve_metrics();
+    m.requests[7][status_index(resp.status())].increment(1);
+    m.seconds[7].record(started.elapsed().as_secs_f64());
+    resp
 }
 
 /// The filter's type, boxed so that the listener can name it (only the slow routes use it).

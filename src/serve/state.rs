@@ -31,6 +31,9 @@ pub struct ServeState {
     pub render_wakeup: tokio::sync::Notify,
     pub reload: Reload,
     pub cluster: Option<ClusterView>,
+    /// The WebSub subscriber's callback handler (`/websub/callback/…`), set by the wiring once
+    /// the daemon serves on one node; unset, callbacks answer 404.
+    pub push: OnceLock<crate::model::push::PushHandle>,
 }
 
 /// How long the render worker lets changes collect before re-rendering.

@@ -32,6 +32,7 @@
 
 mod apply;
 mod codec;
+mod hub_subscriptions;
 mod pages;
 #[cfg(test)]
 mod tests;
@@ -46,6 +47,7 @@ use crate::model::{Article, SourceState};
 
 pub use apply::RefreshCounts;
 use codec::{article_key, decode, hex, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
+pub use hub_subscriptions::HubSubscription;
 pub use pages::ArrivalEntry;
 
 #[derive(Debug, thiserror::Error)]

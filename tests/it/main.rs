@@ -20,3 +20,4 @@ mod render_stage;
 mod request_options;
 mod secrets;
 mod support;
+mod websub_subscriber;
