@@ -14,7 +14,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::RequestOptions;
+// The one rule of what is local space, shared with the WebSub hub; re-exported so the write
+// path keeps asking the fetcher.
 use crate::ingest::request::{self, ProxyClients};
+pub use crate::model::netspace::is_local_url;
+use crate::model::netspace::is_private;
 
 /// Limits and identity for every request.
 #[derive(Debug, Clone)]
@@ -178,41 +182,6 @@ pub struct Fetcher {
     limits: Arc<Limits>,
     /// Clients for sources with a `proxy` of their own.
     proxied: ProxyClients,
-}
-
-fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
-    }
-}
-
-/// True when the URL's host is a loopback/private/link-local address or a local name.
-pub fn is_local_url(u: &Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
-        Some(url::Host::Domain(d)) => {
-            let d = d.to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local")
-        }
-        None => true,
-    }
 }
 
 /// True for a file, or a URL whose host is loopback, private, link-local or a local name: the
@@ -662,19 +631,6 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn local_urls() {
-        assert!(is_local_url(&Url::parse("http://127.0.0.1:8080/").unwrap()));
-        assert!(is_local_url(&Url::parse("http://10.1.2.3/").unwrap()));
-        assert!(is_local_url(&Url::parse("http://[::1]/").unwrap()));
-        assert!(is_local_url(
-            &Url::parse("http://169.254.169.254/").unwrap()
-        ));
-        assert!(is_local_url(&Url::parse("http://localhost/").unwrap()));
-        assert!(!is_local_url(&Url::parse("http://example.com/").unwrap()));
-        assert!(!is_local_url(&Url::parse("http://8.8.8.8/").unwrap()));
     }
 
     #[test]

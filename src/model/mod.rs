@@ -11,9 +11,11 @@
 pub mod board;
 pub mod cluster;
 pub mod ids;
+pub mod netspace;
 pub mod redact;
 pub mod refresh_result;
 pub mod script;
+pub mod signature;
 
 pub use board::SourceBoard;
 pub use refresh_result::{DocumentItems, RefreshResult, Retention};
