@@ -107,6 +107,7 @@ impl Parts {
             render_wakeup: tokio::sync::Notify::new(),
             reload,
             cluster,
+            websub: crate::serve::websub::Hub::new(self.config.clone(), self.store.clone()),
         })
     }
 

@@ -236,6 +236,40 @@ pub struct ClusterConfig {
     pub replicas: usize,
 }
 
+/// `[websub]`: the WebSub hub this server is for its public feeds (`POST /websub`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSubConfig {
+    /// Callbacks on loopback, private or link-local addresses are accepted (tests, internal
+    /// services); refused otherwise, as the fetcher refuses public sources leading there.
+    pub allow_local_callbacks: bool,
+    /// Lease granted when the subscriber asks for none, and the bounds of what it may ask.
+    pub default_lease: Duration,
+    pub min_lease: Duration,
+    pub max_lease: Duration,
+    /// Delivery attempts after a failed first one, `retry_delay` apart, doubling each time.
+    pub retries: u32,
+    pub retry_delay: Duration,
+    /// Time limit of one verification or delivery request.
+    pub timeout: Duration,
+    /// Deliveries in flight at once, daemon-wide.
+    pub concurrency: usize,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            allow_local_callbacks: false,
+            default_lease: Duration::from_secs(10 * 86400),
+            min_lease: Duration::from_secs(3600),
+            max_lease: Duration::from_secs(30 * 86400),
+            retries: 3,
+            retry_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            concurrency: 8,
+        }
+    }
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -248,6 +282,7 @@ pub struct Config {
     pub channels: BTreeMap<String, ChannelConfig>,
     /// `None`: one process with its own store, no NATS.
     pub cluster: Option<ClusterConfig>,
+    pub websub: WebSubConfig,
     /// A short hash of the config without each node's own keys (`[cluster] node`, `[server]
     /// listen`, `[store] path`), so that cluster nodes running different configs show it.
     pub digest: String,

@@ -73,6 +73,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         }
     }
     let cluster = raw.cluster.as_ref().map(|c| validate_cluster(c, &mut p));
+    let websub = validate_websub(&raw.websub, &mut p);
     if !p.list.is_empty() {
         p.list.sort_by_key(|x| (x.line, x.col));
         return Err(p.list);
@@ -94,6 +95,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         sources,
         channels,
         cluster,
+        websub,
         digest: shared_digest(text),
         channels_by_source,
     })
@@ -159,6 +161,41 @@ fn validate_cluster(raw: &Spanned<RawCluster>, p: &mut Problems) -> ClusterConfi
         credentials_env: c.credentials_env.clone().filter(|e| !e.is_empty()),
         lease,
         replicas,
+    }
+}
+
+fn validate_websub(raw: &RawWebSub, p: &mut Problems) -> WebSubConfig {
+    let d = WebSubConfig::default();
+    let lease = |v: &Option<Spanned<String>>, what: &str, default: Duration, p: &mut Problems| {
+        duration_opt(v, what, p).map_or(default, |l| l.max(Duration::from_secs(1)))
+    };
+    let min_lease = lease(&raw.min_lease, "websub.min_lease", d.min_lease, p);
+    let max_lease = lease(&raw.max_lease, "websub.max_lease", d.max_lease, p);
+    if min_lease > max_lease {
+        if let Some(s) = raw.min_lease.as_ref().or(raw.max_lease.as_ref()) {
+            p.at(s.span(), "websub.min_lease is longer than websub.max_lease");
+        }
+    }
+    let default_lease = lease(
+        &raw.default_lease,
+        "websub.default_lease",
+        d.default_lease,
+        p,
+    )
+    .clamp(min_lease, max_lease.max(min_lease));
+    WebSubConfig {
+        allow_local_callbacks: raw.allow_local_callbacks.unwrap_or(false),
+        default_lease,
+        min_lease,
+        max_lease,
+        retries: raw
+            .retries
+            .as_ref()
+            .map_or(d.retries, |r| (*r.get_ref()).clamp(0, 20) as u32),
+        retry_delay: duration_opt(&raw.retry_delay, "websub.retry_delay", p)
+            .unwrap_or(d.retry_delay),
+        timeout: nonzero_duration(&raw.timeout, 10, "websub.timeout", p),
+        concurrency: positive(&raw.concurrency, d.concurrency, "websub.concurrency", p),
     }
 }
 

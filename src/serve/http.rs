@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::{service_fn, Service};
 use hyper::{Method, Request, Response, StatusCode};
@@ -50,10 +50,10 @@ struct Ctx {
     open: Arc<ConnCount>,
 }
 
-/// The warp filter as a function from request head to a whole answer (warp's service type
-/// cannot be named).
+/// The warp filter as a function from a request (its head, and its body for the one route that
+/// reads one) to a whole answer (warp's service type cannot be named).
 type WarpFn = Arc<
-    dyn Fn(Request<Empty<Bytes>>) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+    dyn Fn(Request<Full<Bytes>>) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
         + Send
         + Sync,
 >;
@@ -287,19 +287,35 @@ pub async fn answer_feed(
 }
 
 async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     match dispatch(&parts) {
         Dispatch::BadTarget => bad_target(),
         Dispatch::Feed => answer_feed(&ctx.state, &parts).await,
         Dispatch::Other => {
-            // No route reads a request body; the warp filter gets the head only.
-            let req = Request::from_parts(parts, Empty::<Bytes>::new());
+            // Only `POST /websub` reads a body, at most MAX_REQUEST_BODY of it; every other
+            // route gets the head only.
+            let body = if parts.method == Method::POST && parts.uri.path() == "/websub" {
+                let limited = http_body_util::Limited::new(body, super::websub::MAX_REQUEST_BODY);
+                match limited.collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(_) => return too_large(),
+                }
+            } else {
+                Bytes::new()
+            };
+            let req = Request::from_parts(parts, Full::new(body));
             match ctx.main.spawn((ctx.warp)(req)).await {
                 Ok(resp) => resp,
                 Err(e) => internal(&e.to_string()),
             }
         }
     }
+}
+
+fn too_large() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(b"request body too large\n")));
+    *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    r
 }
 
 fn internal(why: &str) -> Response<Full<Bytes>> {

@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
 use super::cache::FeedCache;
+use super::websub::Hub;
 use crate::config::{Config, ConfigError, ReloadSummary};
 use crate::model::cluster::ClusterStatus;
 use crate::model::SourceBoard;
@@ -31,6 +32,8 @@ pub struct ServeState {
     pub render_wakeup: tokio::sync::Notify,
     pub reload: Reload,
     pub cluster: Option<ClusterView>,
+    /// The WebSub hub: subscriptions to the public feeds, and their deliveries.
+    pub websub: Arc<Hub>,
 }
 
 /// How long the render worker lets changes collect before re-rendering.
@@ -84,11 +87,18 @@ impl ServeState {
                 continue;
             }
             let st = self.clone();
-            let _ = tokio::task::spawn_blocking(move || {
+            let dirty = tokio::task::spawn_blocking(move || {
                 let cfg = st.config.load_full();
                 st.cache.refresh_channels(&st.store, &cfg, &dirty);
+                dirty
             })
             .await;
+            // WebSub subscribers of the changed feeds get them, in the background: a slow
+            // delivery (or a render of a format only subscribers read) never holds this loop.
+            if let Ok(dirty) = dirty {
+                let st = self.clone();
+                tokio::spawn(async move { st.websub.publish(&st.cache, &dirty).await });
+            }
         }
     }
 }

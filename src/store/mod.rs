@@ -14,6 +14,7 @@
 //! | `U` hash(source_id, canonical URL) (16 bytes)           | article_id                   |
 //! | `T` article_id                                          | tombstone: expiry (8 BE) + URL key |
 //! | `Mapplied-seq`                                          | last log sequence applied (8 BE) |
+//! | `Ws…`, `We…`                                            | WebSub hub records (`websub.rs`) |
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
@@ -30,6 +31,7 @@ mod apply;
 mod codec;
 #[cfg(test)]
 mod tests;
+mod websub;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,7 @@ use crate::model::{Article, SourceState};
 
 pub use apply::RefreshCounts;
 use codec::{article_key, decode, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
+pub use websub::Subscription;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

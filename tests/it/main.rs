@@ -18,3 +18,4 @@ mod render_stage;
 mod request_options;
 mod secrets;
 mod support;
+mod websub_hub;
