@@ -76,6 +76,9 @@ def check_file(path, args):
         # feedparser < 6.1 has no JSON Feed support: check what it would have checked.
         return report(path, "json", check_json_items(body, args, problems), problems, True)
 
+    if not is_json:
+        check_atom_links(body, problems)
+
     parsed = feedparser.parse(body)
     if parsed.bozo:
         problems.append(f"bozo: {parsed.get('bozo_exception')!r}")
@@ -99,6 +102,44 @@ def check_file(path, args):
                 problems.append(f"entry {i}: {field} {entry.get(field)!r} did not parse")
 
     return report(path, parsed.version or "?", len(parsed.entries), problems, is_json)
+
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+# The IANA link relations the W3C feed validator knows, plus `hub` (WebSub, registered 2018).
+REGISTERED_RELS = {
+    "alternate", "current", "enclosure", "edit", "edit-media", "first", "hub", "last",
+    "license", "next", "next-archive", "payment", "prev-archive", "previous", "related",
+    "replies", "self", "service", "up", "via",
+}
+MIME = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
+
+
+def check_atom_links(body, problems):
+    """The W3C feed validator's rules for atom:link, in RSS and Atom alike: the Atom namespace
+    is declared (in RSS an undeclared `atom:` prefix already fails the parse), every link has an
+    absolute href, a registered (or URI) rel and, when
+    given, a MIME type; no two links share rel="self" or rel="hub" with one href."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as e:
+        problems.append(f"not XML: {e}")
+        return
+    seen = set()
+    for link in root.iter(f"{{{ATOM_NS}}}link"):
+        href = link.get("href")
+        rel = link.get("rel", "alternate")
+        kind = link.get("type")
+        if not href or not re.match(r"[a-z][a-z0-9+.-]*:", href):
+            problems.append(f"atom:link rel={rel!r}: href {href!r} is not an absolute URI")
+        if rel not in REGISTERED_RELS and ":" not in rel:
+            problems.append(f"atom:link: unregistered rel {rel!r}")
+        if kind is not None and not MIME.fullmatch(kind):
+            problems.append(f"atom:link rel={rel!r}: type {kind!r} is not a MIME type")
+        if rel in ("self", "hub") and (rel, href) in seen:
+            problems.append(f"atom:link rel={rel!r} href={href!r} twice")
+        seen.add((rel, href))
 
 
 def check_json_items(body, args, problems):

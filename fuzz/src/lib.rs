@@ -494,7 +494,9 @@ fn open_server() -> Server {
             reachable: true,
             ..Default::default()
         });
+    let websub = feedloom::serve::websub::Hub::new(config.clone(), store.clone());
     let state = Arc::new(ServeState {
+        websub,
         config,
         store,
         board,

@@ -108,6 +108,7 @@ impl Parts {
             reload,
             cluster,
             push: OnceLock::new(),
+            websub: crate::serve::websub::Hub::new(self.config.clone(), self.store.clone()),
         })
     }
 
@@ -284,10 +285,17 @@ fn connect_websub_subscriber(state: &Arc<AppState>) {
     }
     let subscriber = crate::ingest::websub::Subscriber::new(&cfg.server.base_url);
     let _ = state.ingest.websub.set(Arc::new(subscriber));
-    let ingest = state.ingest.clone();
+    // Weak: the write path already holds the read path (its `changed` handle); a strong
+    // handle back would keep both, and the store with its file lock, alive after shutdown.
+    let ingest = Arc::downgrade(&state.ingest);
     let _ = state.serve.push.set(Arc::new(move |req| {
-        let ingest = ingest.clone();
-        Box::pin(async move { ingest.websub_callback(req).await })
+        let ingest = ingest.upgrade();
+        Box::pin(async move {
+            match ingest {
+                Some(ingest) => ingest.websub_callback(req).await,
+                None => crate::model::push::CallbackAnswer::new(503, "shutting down"),
+            }
+        })
     }));
 }
 

@@ -15,6 +15,7 @@ use url::Url;
 mod raw;
 mod units;
 mod validate;
+mod websub;
 
 pub use units::{line_col, parse_duration, parse_size};
 
@@ -240,11 +241,42 @@ pub struct ClusterConfig {
     pub replicas: usize,
 }
 
-/// `[websub]`: WebSub.
+/// `[websub]`: the WebSub hub this server is for its public feeds (`POST /websub`), and the
+/// subscriber its sources' feeds may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSubConfig {
     /// Subscribe to the hubs that sources' feeds name (one node only; a cluster never does).
     pub subscribe: bool,
+    /// Callbacks on loopback, private or link-local addresses are accepted (tests, internal
+    /// services); refused otherwise, as the fetcher refuses public sources leading there.
+    pub allow_local_callbacks: bool,
+    /// Lease granted when the subscriber asks for none, and the bounds of what it may ask.
+    pub default_lease: Duration,
+    pub min_lease: Duration,
+    pub max_lease: Duration,
+    /// Delivery attempts after a failed first one, `retry_delay` apart, doubling each time.
+    pub retries: u32,
+    pub retry_delay: Duration,
+    /// Time limit of one verification or delivery request.
+    pub timeout: Duration,
+    /// Deliveries in flight at once, daemon-wide.
+    pub concurrency: usize,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            subscribe: true,
+            allow_local_callbacks: false,
+            default_lease: Duration::from_secs(10 * 86400),
+            min_lease: Duration::from_secs(3600),
+            max_lease: Duration::from_secs(30 * 86400),
+            retries: 3,
+            retry_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            concurrency: 8,
+        }
+    }
 }
 
 /// A validated configuration.

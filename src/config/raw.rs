@@ -31,6 +31,14 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWebSub {
     pub(super) subscribe: Option<bool>,
+    pub(super) allow_local_callbacks: Option<bool>,
+    pub(super) default_lease: Option<Spanned<String>>,
+    pub(super) min_lease: Option<Spanned<String>>,
+    pub(super) max_lease: Option<Spanned<String>>,
+    pub(super) retries: Option<Spanned<i64>>,
+    pub(super) retry_delay: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) concurrency: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

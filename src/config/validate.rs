@@ -17,13 +17,13 @@ use super::units::{line_col, parse_duration, parse_size};
 use super::*;
 
 /// Collects problems with their locations while validation walks the raw config.
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     text: &'a str,
     list: Vec<ConfigProblem>,
 }
 
 impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, col) = line_col(self.text, span.start);
         self.list.push(ConfigProblem {
             line,
@@ -73,6 +73,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         }
     }
     let cluster = raw.cluster.as_ref().map(|c| validate_cluster(c, &mut p));
+    let websub = super::websub::validate(&raw.websub, &mut p);
     if !p.list.is_empty() {
         p.list.sort_by_key(|x| (x.line, x.col));
         return Err(p.list);
@@ -94,9 +95,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         sources,
         channels,
         cluster,
-        websub: WebSubConfig {
-            subscribe: raw.websub.subscribe.unwrap_or(true),
-        },
+        websub,
         digest: shared_digest(text),
         channels_by_source,
     })
@@ -255,7 +254,7 @@ fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
 
 /// A duration that must be more than zero, in whole seconds at least (the listener's sweep is
 /// once a second).
-fn nonzero_duration(
+pub(super) fn nonzero_duration(
     v: &Option<Spanned<String>>,
     default_secs: u64,
     what: &str,
@@ -278,7 +277,12 @@ fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn positive(v: &Option<Spanned<i64>>, default: usize, what: &str, p: &mut Problems) -> usize {
+pub(super) fn positive(
+    v: &Option<Spanned<i64>>,
+    default: usize,
+    what: &str,
+    p: &mut Problems,
+) -> usize {
     match v {
         None => default,
         Some(s) if *s.get_ref() >= 1 => *s.get_ref() as usize,
@@ -289,7 +293,11 @@ fn positive(v: &Option<Spanned<i64>>, default: usize, what: &str, p: &mut Proble
     }
 }
 
-fn duration_opt(v: &Option<Spanned<String>>, what: &str, p: &mut Problems) -> Option<Duration> {
+pub(super) fn duration_opt(
+    v: &Option<Spanned<String>>,
+    what: &str,
+    p: &mut Problems,
+) -> Option<Duration> {
     let s = v.as_ref()?;
     match parse_duration(s.get_ref()) {
         Ok(d) => Some(d),

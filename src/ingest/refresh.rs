@@ -89,7 +89,7 @@ pub struct RefreshReport {
     /// items'); they are fetched at the next poll.
     pub article_failures: usize,
     /// The WebSub hub the document read names (a 200 of a feed), for the subscriber.
-    pub hub: Option<crate::ingest::websub::HubLinks>,
+    pub hub: Option<crate::ingest::extract::discover::HubLinks>,
 }
 
 impl RefreshReport {
@@ -541,8 +541,11 @@ async fn process(
     }
     report.article_failures = collected.article_failures;
     if src.kind != Some(SourceKind::Html) && src.html.is_none() {
-        report.hub =
-            crate::ingest::websub::hub_links(doc.links.as_deref(), &doc.body, &doc.final_url);
+        report.hub = crate::ingest::extract::discover::hub_links(
+            doc.links.as_deref(),
+            &doc.body,
+            &doc.final_url,
+        );
     }
 
     // Validators are stored only when everything the document points to was stored, so a

@@ -61,6 +61,39 @@ impl Ingest {
         }
     }
 
+    /// After a poll: the WebSub subscriber subscribes to the hub the feed names, or renews.
+    fn websub_after_poll(&self, source: &str, hub: Option<&crate::ingest::websub::HubLinks>) {
+        let Some(sub) = self.websub.get() else {
+            return;
+        };
+        if let Some(src) = self.config.load().sources.get(source) {
+            crate::ingest::websub::after_poll(sub, &self.store, &self.fetcher, src, hub);
+        }
+    }
+
+    /// A hub's request to a source's callback (see `ingest::websub`); pushed content stored
+    /// is finished like a refresh (board, metrics, channels marked stale).
+    pub async fn websub_callback(
+        &self,
+        req: crate::model::push::CallbackRequest,
+    ) -> crate::model::push::CallbackAnswer {
+        if self.websub.get().is_none() {
+            return crate::model::push::CallbackAnswer::new(404, "no such subscription");
+        }
+        let config = self.config.load_full();
+        let (answer, report) = crate::ingest::websub::callback(
+            &self.refresh_ctx(),
+            &config,
+            |src| self.source_state(src),
+            req,
+        )
+        .await;
+        if let Some(report) = report {
+            self.finish_refresh(report);
+        }
+        answer
+    }
+
     /// The state a refresh of `src` starts from.
     pub fn source_state(&self, src: &SourceConfig) -> SourceState {
         self.board.state(&src.id, src.url.as_str())

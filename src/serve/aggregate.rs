@@ -119,6 +119,7 @@ pub fn feed_meta(
         self_url: format!("{base_url}/feeds/{}.{}", channel.id, format.extension()),
         home_url: format!("{base_url}/#{}", channel.id),
         icon: channel.icon.clone(),
+        hub: (!channel.is_private()).then(|| format!("{base_url}/websub")),
         updated,
         next_url: None,
     }

@@ -39,6 +39,8 @@ pub struct Rendered {
     /// The same two values as ready-made header values, so a request builds nothing.
     pub etag_header: warp::http::HeaderValue,
     pub last_modified_header: warp::http::HeaderValue,
+    /// `Link: <hub>; rel="hub", <self>; rel="self"` for public channels (WebSub discovery).
+    pub link_header: Option<warp::http::HeaderValue>,
     pub format: Format,
     pub items: usize,
     pub newest: Option<DateTime<Utc>>,
@@ -243,6 +245,12 @@ pub fn render_channel(
             .expect("hex digest in quotes is a valid header value"),
         last_modified_header: warp::http::HeaderValue::from_str(&last_modified)
             .expect("an HTTP date is a valid header value"),
+        // The self URL percent-encoded (a channel id may be non-ASCII; header values may not).
+        link_header: meta.hub.as_deref().and_then(|hub| {
+            let self_url = url::Url::parse(&meta.self_url).ok()?;
+            let link = format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\"");
+            warp::http::HeaderValue::from_str(&link).ok()
+        }),
         gzip: keep(gzip(&body)),
         body: keep(body),
         etag,

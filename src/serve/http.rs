@@ -292,12 +292,20 @@ async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
         Dispatch::BadTarget => bad_target(),
         Dispatch::Feed => answer_feed(&ctx.state, &parts).await,
         Dispatch::Other => {
-            // Only a WebSub hub's push to a callback reads a body, bounded like a fetched
-            // document; every other route gets the head only.
-            let body = if parts.method == Method::POST
-                && parts.uri.path().starts_with("/websub/callback/")
-            {
-                let limit = ctx.state.config.load().poll.max_body as usize;
+            // Only `POST /websub` (at most MAX_REQUEST_BODY) and a hub's push to a source's
+            // callback (bounded like a fetched document) read a body; every other route gets
+            // the head only.
+            let path = parts.uri.path();
+            let limit = if parts.method != Method::POST {
+                None
+            } else if path == "/websub" {
+                Some(super::websub::MAX_REQUEST_BODY)
+            } else if path.starts_with("/websub/callback/") {
+                Some(ctx.state.config.load().poll.max_body as usize)
+            } else {
+                None
+            };
+            let body = if let Some(limit) = limit {
                 match http_body_util::Limited::new(body, limit).collect().await {
                     Ok(b) => b.to_bytes(),
                     Err(_) => return too_large(),

@@ -15,5 +15,6 @@ pub mod render;
 pub mod routes;
 pub mod sendfile;
 pub mod state;
+pub mod websub;
 
 pub use state::{metrics_handle, ClusterView, Reload, ServeState, RENDER_DEBOUNCE};

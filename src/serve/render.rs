@@ -85,6 +85,9 @@ pub struct FeedMeta {
     /// Absolute URL of the channel's HTML page (the index anchor).
     pub home_url: String,
     pub icon: Option<String>,
+    /// The WebSub hub's URL (`{base_url}/websub`); `None` for private channels, which cannot
+    /// be subscribed to. Named by `rel="hub"` links and JSON Feed `hubs`.
+    pub hub: Option<String>,
     /// Newest change among the items (never "now", so identical data renders identical bytes).
     pub updated: DateTime<Utc>,
     /// The next page (RFC 5005 `next`, JSON Feed `next_url`): the items behind a full page,
@@ -423,6 +426,11 @@ fn render_rss(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8> 
                 mime_type: Some("application/rss+xml".to_owned()),
                 ..Default::default()
             }))
+            .chain(meta.hub.iter().map(|hub| AtomLink {
+                href: xml_string(hub),
+                rel: "hub".to_owned(),
+                ..Default::default()
+            }))
             .collect(),
         }),
         namespaces,
@@ -559,6 +567,11 @@ fn render_atom(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
         mime_type: Some("application/atom+xml".to_owned()),
         ..Default::default()
     }];
+    links.extend(meta.hub.iter().map(|hub| Link {
+        href: xml_string(hub),
+        rel: "hub".to_owned(),
+        ..Default::default()
+    }));
     if non_empty(Some(&meta.home_url)).is_some() {
         links.push(Link {
             href: xml_string(&meta.home_url),
@@ -621,7 +634,16 @@ struct JsonFeed<'a> {
     icon: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -755,6 +777,14 @@ fn render_json(meta: &FeedMeta, articles: &[Article], ids: &[String]) -> Vec<u8>
         next_url: meta.next_url.as_deref(),
         icon: non_empty(meta.icon.as_deref()),
         language: non_empty(meta.language.as_deref()),
+        hubs: meta
+            .hub
+            .iter()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items,
     };
     let mut out = Vec::with_capacity(estimate(articles));

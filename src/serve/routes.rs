@@ -64,7 +64,7 @@ impl ServeError {
 /// [`crate::serve::http`]); it answers through the same [`respond`].
 pub fn routes(state: Arc<ServeState>) -> Routes {
     // A hub's requests to a source's callback (the WebSub subscriber): GET verifies intent,
-    // POST pushes content (the one body read here, bounded by the listener).
+    // POST pushes content (its body bounded by the listener).
     let st = state.clone();
     let callback = warp::path!("websub" / "callback" / String / String)
         .and(warp::method())
@@ -81,6 +81,12 @@ pub fn routes(state: Arc<ServeState>) -> Routes {
                 websub_callback(st.clone(), source, token, method, raw_query, headers, body)
             },
         );
+    // `POST /websub`: a subscription to one of this hub's feeds (its body bounded by the listener).
+    let st = state.clone();
+    let websub = warp::post()
+        .and(warp::path!("websub"))
+        .and(warp::body::bytes())
+        .then(move |body: Bytes| websub_request(st.clone(), body));
     let any = warp::method()
         .and(warp::path::full())
         // The raw query, parsed only by the routes that read it (most requests have none).
@@ -96,7 +102,7 @@ pub fn routes(state: Arc<ServeState>) -> Routes {
                 respond(&state, &method, path.as_str(), &raw_query, &headers).await
             },
         );
-    callback.or(any).unify().boxed()
+    websub.or(callback).unify().or(any).unify().boxed()
 }
 
 /// `GET|POST /websub/callback/{source}/{token}`: handed to the subscriber (see
@@ -140,6 +146,25 @@ async fn websub_callback(
         }
         (Some(_), _) => ServeError::MethodNotAllowed.into_response(),
         (None, _) => ServeError::NotFound.into_response(),
+    };
+    let m = serve_metrics();
+    m.requests[7][status_index(resp.status())].increment(1);
+    m.seconds[7].record(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// `POST /websub`: a subscription request is checked (400 with the reason), answered 202, and
+/// its intent verified with the subscriber afterwards.
+async fn websub_request(state: Arc<ServeState>, body: Bytes) -> Response<Bytes> {
+    let started = Instant::now();
+    let resp = match state.websub.accept(&body).await {
+        Err(why) => ServeError::BadRequest(why).into_response(),
+        Ok(intent) => {
+            tokio::spawn(async move { state.websub.verify(&state.cache, intent).await });
+            let mut r = text("text/plain; charset=utf-8", "accepted; verifying intent\n");
+            *r.status_mut() = StatusCode::ACCEPTED;
+            r
+        }
     };
     let m = serve_metrics();
     m.requests[7][status_index(resp.status())].increment(1);
@@ -281,7 +306,7 @@ async fn handle(
         "/api/sources" if read => api_sources(state).await?,
         "/api/cluster" if read => api_cluster(state)?,
         "/admin/reload" if method == Method::POST => admin_reload(state, headers).await?,
-        "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" | "/api/cluster" => {
+        "/" | "/opml" | "/healthz" | "/metrics" | "/api/sources" | "/api/cluster" | "/websub" => {
             return Err(ServeError::MethodNotAllowed)
         }
         _ => return Err(ServeError::NotFound),
@@ -502,6 +527,9 @@ async fn feed(
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::ETAG, rendered.etag_header.clone());
     h.insert(header::LAST_MODIFIED, rendered.last_modified_header.clone());
+    if let Some(link) = &rendered.link_header {
+        h.insert(header::LINK, link.clone());
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if ch.is_private() {

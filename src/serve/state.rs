@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
 use super::cache::FeedCache;
+use super::websub::Hub;
 use crate::config::{Config, ConfigError, ReloadSummary};
 use crate::model::cluster::ClusterStatus;
 use crate::model::SourceBoard;
@@ -34,6 +35,8 @@ pub struct ServeState {
     /// The WebSub subscriber's callback handler (`/websub/callback/…`), set by the wiring once
     /// the daemon serves on one node; unset, callbacks answer 404.
     pub push: OnceLock<crate::model::push::PushHandle>,
+    /// The WebSub hub: subscriptions to the public feeds, and their deliveries.
+    pub websub: Arc<Hub>,
 }
 
 /// How long the render worker lets changes collect before re-rendering.
@@ -75,11 +78,23 @@ impl ServeState {
     /// Bring dirty channels up to date, in batches, at most every [`RENDER_DEBOUNCE`], until
     /// `stop`. Runs on the blocking pool so serving threads never render for it.
     pub async fn render_worker(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut publishing = tokio::task::JoinSet::new();
         loop {
-            tokio::select! {
-                _ = self.render_wakeup.notified() => {}
-                _ = stop.wait_for(|s| *s) => return,
+            let stopping = tokio::select! {
+                _ = self.render_wakeup.notified() => false,
+                _ = stop.wait_for(|s| *s) => true,
+            };
+            if stopping {
+                // Publishing holds the store: let it end (briefly) before the store is flushed
+                // and closed.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                    while publishing.join_next().await.is_some() {}
+                })
+                .await;
+                publishing.abort_all();
+                return;
             }
+            while publishing.try_join_next().is_some() {}
             // Let a burst of refreshes collect, so each channel renders once for all of them.
             tokio::time::sleep(RENDER_DEBOUNCE).await;
             let dirty = self.cache.take_dirty();
@@ -87,11 +102,18 @@ impl ServeState {
                 continue;
             }
             let st = self.clone();
-            let _ = tokio::task::spawn_blocking(move || {
+            let dirty = tokio::task::spawn_blocking(move || {
                 let cfg = st.config.load_full();
                 st.cache.refresh_channels(&st.store, &cfg, &dirty);
+                dirty
             })
             .await;
+            // WebSub subscribers of the changed feeds get them, in the background: a slow
+            // delivery (or a render of a format only subscribers read) never holds this loop.
+            if let Ok(dirty) = dirty {
+                let st = self.clone();
+                publishing.spawn(async move { st.websub.publish(&st.cache, &dirty).await });
+            }
         }
     }
 }

@@ -18,6 +18,7 @@
 //! | `Mapplied-seq`                                          | last log sequence applied (8 BE) |
 //! | `Mlast-arrival`                                         | greatest arrival given (8 BE) |
 //! | `Marrival-index`                                        | present: every article has its `R` key |
+//! | `Ws…`, `We…`                                            | WebSub hub records (`websub.rs`) |
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
@@ -36,6 +37,7 @@ mod hub_subscriptions;
 mod pages;
 #[cfg(test)]
 mod tests;
+mod websub;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -49,6 +51,7 @@ pub use apply::RefreshCounts;
 use codec::{article_key, decode, hex, index_prefix, source_key, url_key, P_ARTICLE, P_SOURCE};
 pub use hub_subscriptions::HubSubscription;
 pub use pages::ArrivalEntry;
+pub use websub::Subscription;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -20,4 +20,5 @@ mod render_stage;
 mod request_options;
 mod secrets;
 mod support;
+mod websub_hub;
 mod websub_subscriber;

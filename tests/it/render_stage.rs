@@ -127,6 +127,7 @@ fn sample_meta(format: Format) -> FeedMeta {
         self_url: format!("http://127.0.0.1:8080/feeds/mixed.{}", format.extension()),
         home_url: "http://127.0.0.1:8080/channels/mixed".into(),
         icon: Some("http://127.0.0.1:8080/static/icon.png".into()),
+        hub: Some("http://127.0.0.1:8080/websub".into()),
         updated: Utc.with_ymd_and_hms(2024, 3, 5, 14, 30, 0).unwrap(),
         // A paged feed's link to the page behind it (the `&` must be escaped in XML).
         next_url: Some(format!(
@@ -343,6 +344,7 @@ fn atom_structure() {
         rels,
         [
             ("self", "http://127.0.0.1:8080/feeds/mixed.atom"),
+            ("hub", "http://127.0.0.1:8080/websub"),
             ("alternate", "http://127.0.0.1:8080/channels/mixed"),
             (
                 "next",
@@ -405,6 +407,53 @@ fn atom_structure() {
         content.body.as_deref(),
         Some("An item that only has an id.")
     );
+}
+
+/// WebSub discovery: RSS and Atom name the hub in an `atom:link rel="hub"` (in RSS with the
+/// Atom namespace declared on the root, as the W3C validator requires), JSON Feed in `hubs`;
+/// a feed without a hub (a private channel's) names none.
+#[test]
+fn the_hub_is_named_in_every_format() {
+    let hub = "http://127.0.0.1:8080/websub";
+    let rss = render_sample(Format::Rss);
+    let root = &rss[rss.find("<rss").unwrap()..];
+    let root = &root[..root.find('>').unwrap()];
+    assert!(
+        root.contains(r#"xmlns:atom="http://www.w3.org/2005/Atom""#),
+        "{root}"
+    );
+    assert!(
+        rss.contains(&format!(r#"<atom:link href="{hub}" rel="hub"/>"#)),
+        "{rss}"
+    );
+    let atom = parse(Format::Atom);
+    let rels: Vec<(&str, &str)> = atom
+        .links
+        .iter()
+        .map(|l| (l.rel.as_deref().unwrap_or(""), l.href.as_str()))
+        .collect();
+    assert!(rels.contains(&("hub", hub)), "{rels:?}");
+    assert!(
+        rels.contains(&("self", "http://127.0.0.1:8080/feeds/mixed.atom")),
+        "{rels:?}"
+    );
+    let json: Value = serde_json::from_str(&render_sample(Format::Json)).unwrap();
+    assert_eq!(
+        json["hubs"],
+        serde_json::json!([{"type": "WebSub", "url": hub}])
+    );
+
+    let private = FeedMeta {
+        hub: None,
+        ..sample_meta(Format::Rss)
+    };
+    for format in Format::ALL {
+        let text = String::from_utf8(render(&private, &sample_articles(), format)).unwrap();
+        assert!(
+            !text.contains("websub") && !text.contains("hubs"),
+            "{format:?}"
+        );
+    }
 }
 
 #[test]

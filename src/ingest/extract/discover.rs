@@ -124,3 +124,139 @@ mod tests {
         assert_eq!(choose(&feeds, Some("nope")), None);
     }
 }
+
+/// The hub a feed names and the topic (its self URL, else the URL it was fetched from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubLinks {
+    pub hub: String,
+    pub topic: String,
+}
+
+/// How much of a document is looked at for its hub links (they come before the items).
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// The hub and self links of a fetched feed: from its `Link` header first, then from the
+/// document's `<link>`/`<atom:link>` elements. Pure.
+pub fn hub_links(link_header: Option<&str>, body: &[u8], fetched_url: &str) -> Option<HubLinks> {
+    let mut hub = None;
+    let mut topic = None;
+    if let Some(h) = link_header {
+        for part in h.split(',') {
+            let Some((url, params)) = part.trim().split_once('>') else {
+                continue;
+            };
+            let url = url.trim().trim_start_matches('<').trim();
+            for rel in rels(params) {
+                match rel.as_str() {
+                    "hub" if hub.is_none() => hub = Some(url.to_string()),
+                    "self" if topic.is_none() => topic = Some(url.to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if hub.is_none() || topic.is_none() {
+        let head = String::from_utf8_lossy(&body[..body.len().min(HEAD_BYTES)]);
+        let link = regex_link();
+        for m in link.find_iter(&head) {
+            let tag = m.as_str();
+            let (Some(rel), Some(href)) = (attr(tag, "rel"), attr(tag, "href")) else {
+                continue;
+            };
+            let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
+            if rels.contains(&"hub") && hub.is_none() {
+                hub = Some(href.clone());
+            }
+            if rels.contains(&"self") && topic.is_none() {
+                topic = Some(href);
+            }
+        }
+    }
+    let base = url::Url::parse(fetched_url).ok();
+    let absolute = |u: String| -> Option<String> {
+        match &base {
+            Some(b) => b.join(&u).ok().map(|u| u.to_string()),
+            None => url::Url::parse(&u).ok().map(|u| u.to_string()),
+        }
+    };
+    let hub = absolute(hub?)?;
+    let topic = topic
+        .and_then(absolute)
+        .unwrap_or_else(|| fetched_url.to_string());
+    Some(HubLinks { hub, topic })
+}
+
+/// The relation types of one `Link` header entry's parameters.
+fn rels(params: &str) -> Vec<String> {
+    params
+        .split(';')
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("rel")
+                .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+        })
+        .flat_map(|v| {
+            v.split_ascii_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn regex_link() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"(?i)<(?:atom:)?link\b[^>]*>").expect("valid regex"))
+}
+
+/// An attribute's value in one start tag (`"…"` or `'…'`), entities `&amp;` decoded.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let re = regex::Regex::new(&format!(r#"(?i)\s{name}\s*=\s*(?:"([^"]*)"|'([^']*)')"#)).ok()?;
+    let c = re.captures(tag)?;
+    let v = c.get(1).or_else(|| c.get(2))?.as_str();
+    Some(v.replace("&amp;", "&"))
+}
+
+#[cfg(test)]
+mod hub_tests {
+    use super::*;
+
+    #[test]
+    fn finds_hub_and_self_in_headers_and_documents() {
+        let h = hub_links(
+            Some(r#"<https://hub.example/>; rel="hub", </feed.xml>; rel="self""#),
+            b"",
+            "https://site.example/x",
+        );
+        assert_eq!(
+            h,
+            Some(HubLinks {
+                hub: "https://hub.example/".into(),
+                topic: "https://site.example/feed.xml".into()
+            })
+        );
+        let doc =
+            br#"<rss><channel><atom:link rel="self" href="https://site.example/rss?a=1&amp;b=2"/>
+            <atom:link href='https://hub.example/h' rel='hub'/></channel></rss>"#;
+        let h = hub_links(None, doc, "https://site.example/x").unwrap();
+        assert_eq!(h.hub, "https://hub.example/h");
+        assert_eq!(h.topic, "https://site.example/rss?a=1&b=2");
+        // No self link: the fetched URL is the topic.
+        let h = hub_links(
+            None,
+            br#"<feed><link rel="hub" href="/hub"/></feed>"#,
+            "https://s.example/f",
+        )
+        .unwrap();
+        assert_eq!(h.topic, "https://s.example/f");
+        assert_eq!(h.hub, "https://s.example/hub");
+        assert_eq!(
+            hub_links(
+                None,
+                b"<rss><channel></channel></rss>",
+                "https://s.example/"
+            ),
+            None
+        );
+    }
+}
