@@ -547,18 +547,24 @@ async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Resul
     let (sources, articles) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
             use std::io::BufRead;
-            let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
-                Box::new(std::io::BufReader::new(std::io::stdin()))
-            } else {
-                Box::new(std::io::BufReader::new(
-                    std::fs::File::open(&file)
-                        .with_context(|| format!("cannot open {}", file.display()))?,
-                ))
+            let open = || {
+                std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))
             };
+            // A file is counted first (a fast pass) so that the progress shows how far it is;
+            // from a pipe only the count and the rate are known.
+            let (reader, total): (Box<dyn BufRead>, usize) = if file.as_os_str() == "-" {
+                (Box::new(std::io::BufReader::new(std::io::stdin())), 0)
+            } else {
+                let lines = std::io::BufReader::new(open()?).lines().count();
+                (Box::new(std::io::BufReader::new(open()?)), lines)
+            };
+            let mut progress = progress::Progress::new("imported", total);
             let (mut n_src, mut n_art) = (0, 0);
             let mut batch = Vec::new();
             for (i, line) in reader.lines().enumerate() {
                 let line = line?;
+                progress.tick();
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -584,6 +590,7 @@ async fn import(path: &std::path::Path, file: &std::path::Path) -> anyhow::Resul
             }
             n_art += store.import_articles(&batch)?;
             store.flush()?;
+            progress.finish();
             Ok((n_src, n_art))
         })
         .await??;

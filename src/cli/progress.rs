@@ -1,4 +1,4 @@
-//! Progress of long one-shot commands (`feedloom poll`) on standard error: on a terminal one
+//! Progress of long one-shot commands (`feedloom poll`, `feedloom import`) on standard error: on a terminal one
 //! line redrawn in place (count, bar, rate, ETA); when standard error is a file or a pipe, a
 //! plain line every few seconds, so that logs of a cron job show how far it got without a
 //! stream of carriage returns. Standard output (the per-source report) is untouched.
@@ -70,9 +70,14 @@ impl Progress {
     }
 }
 
-/// `polled 12/200 [###-----------------] 8.1/s ETA 23s`: pure, for the test.
+/// `polled 12/200 [###-----------------] 8.1/s ETA 23s`, or with no known total (0: input
+/// from a pipe) `imported 1200 8.1/s`: pure, for the test.
 pub fn status_line(what: &str, done: usize, total: usize, elapsed: Duration) -> String {
     const WIDTH: usize = 20;
+    if total == 0 {
+        let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+        return format!("{what} {done} {rate:.1}/s");
+    }
     let filled = (done * WIDTH)
         .checked_div(total)
         .unwrap_or(WIDTH)
@@ -114,5 +119,9 @@ mod tests {
             "polled 200/200 [####################] 2.0/s ETA -"
         );
         assert_eq!(human(3725), "1h02m");
+        assert_eq!(
+            status_line("imported", 300, 0, Duration::from_secs(2)),
+            "imported 300 150.0/s"
+        );
     }
 }

@@ -232,4 +232,49 @@ async fn poll_shows_progress_on_a_terminal() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&o.stderr).contains("\x1b[2K"));
+
+    // `import` of that store's export into a fresh store shows `n/total` lines on a terminal.
+    let p = path.to_str().unwrap().to_string();
+    let dump = tokio::task::spawn_blocking(move || feedloom(&["--config", &p, "export"]))
+        .await
+        .unwrap();
+    assert_eq!(dump.status.code(), Some(0));
+    let lines = stdout(&dump)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert!(lines > 12, "{lines} dump lines");
+    let dump_path = dir.path().join("dump.jsonl");
+    std::fs::write(&dump_path, &dump.stdout).unwrap();
+    let fresh = dir.path().join("fresh.toml");
+    std::fs::write(
+        &fresh,
+        format!(
+            "[store]\npath = \"{}\"\n[sources.s0]\nurl = \"{}\"\n[channels.c]\nsources = [\"s0\"]\n",
+            dir.path().join("fresh.sled").display(),
+            origin.url("/f0.rss")
+        ),
+    )
+    .unwrap();
+    let command = format!(
+        "FEEDLOOM_LOG=warn {} --config {} import {}",
+        env!("CARGO_BIN_EXE_feedloom"),
+        fresh.display(),
+        dump_path.display()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let tty = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    assert!(
+        tty.contains(&format!("imported {lines}/{lines} [")),
+        "{tty:?}"
+    );
+    assert!(tty.contains("imported 12 source states"), "{tty:?}");
 }
