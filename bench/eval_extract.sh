@@ -4,7 +4,8 @@
 #   bench/eval_extract.sh [CORPUS_DIR]     (default: ../shared/corpus/pages next to the repo)
 #
 # Prints one table per extractor (rows = datasets): mean body bigram-F1, title exact-match rate,
-# publish-time exact rate (to the label's precision, up to the minute), pages/s. The Rust
+# publish-time exact rate (to the label's precision, up to the minute; Chinese labels corrected by the
+# corpus's errata.json where the page contradicts them), pages/s. The Rust
 # evaluator also exports the decoded pages so the Python peers score the same input.
 # Peers need a venv with trafilatura and gne; PEERS_PY overrides the interpreter
 # (default /tmp/venv/bin/python, created with:
