@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::cluster::{Cluster, OnApplied};
 use crate::config::{Config, ConfigError, ReloadSummary};
 use crate::ingest::fetch::Fetcher;
-use crate::ingest::{fetch_config, own_everything, Ingest, Ownership, PollPermit, Sink};
+use crate::ingest::{fetch_config, own_everything, Ingest, Ownership, Permit, PollPermit, Sink};
 use crate::model::SourceBoard;
 use crate::serve::cache::FeedCache;
 use crate::serve::{metrics_handle, ClusterView, ServeState};
@@ -201,7 +201,7 @@ impl AppState {
             Arc::new(move |source| {
                 cluster
                     .begin_poll(source)
-                    .map(|p| Box::new(p) as PollPermit)
+                    .map(|p| Box::new(LeasePermit(p)) as PollPermit)
             })
         };
         // Half a lease: a source this node simply polls late is overdue by less; one taken over
@@ -273,6 +273,15 @@ pub struct App {
     addr: SocketAddr,
     stop: (watch::Sender<bool>, watch::Receiver<bool>),
     cluster_stop: watch::Sender<bool>,
+}
+
+/// A cluster node's poll permit as the write path sees it: lost with the lease.
+struct LeasePermit(crate::cluster::PollPermit);
+
+impl Permit for LeasePermit {
+    fn lost(&self) -> bool {
+        self.0.lost()
+    }
 }
 
 /// The WebSub subscriber, for a daemon serving on its own (its callbacks need the public base

@@ -136,6 +136,21 @@ pub struct PollPermit {
     epoch: u64,
 }
 
+impl PollPermit {
+    /// True once the lease this permit was given under may have run out in NATS: not renewed
+    /// for a whole lease (less a second for the servers' clocks), or lost and taken again.
+    pub fn lost(&self) -> bool {
+        let held = self.inner.held.lock().expect("held lock");
+        match held.get(&self.partition) {
+            Some(h) if h.epoch == self.epoch => {
+                let expires = h.valid_until + self.inner.cfg.lease / 3;
+                Instant::now() + Duration::from_secs(1) >= expires
+            }
+            _ => true,
+        }
+    }
+}
+
 impl Drop for PollPermit {
     fn drop(&mut self) {
         if let Some(h) = self

@@ -21,4 +21,4 @@ pub mod websub;
 
 pub use fetch::fetch_config;
 pub use refresh::{Publish, Sink};
-pub use state::{own_everything, ChannelsChanged, Ingest, Ownership, PollPermit};
+pub use state::{own_everything, ChannelsChanged, Ingest, Ownership, Permit, PollPermit};

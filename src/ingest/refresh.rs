@@ -332,6 +332,21 @@ pub async fn refresh(ctx: &RefreshCtx, src: &SourceConfig, prev: SourceState) ->
     report
 }
 
+/// The report of a poll given up before it ended (its permit was lost): nothing stored, the
+/// state as it was (the node that polls the source now continues from its own).
+pub fn abandoned(source: &str, state: SourceState, why: &str) -> RefreshReport {
+    RefreshReport {
+        source: source.to_string(),
+        outcome: Outcome::Failed(why.to_string()),
+        counts: RefreshCounts::default(),
+        elapsed: Duration::ZERO,
+        bytes: 0,
+        state,
+        article_failures: 0,
+        hub: None,
+    }
+}
+
 /// Feed autodiscovery: a source (not an HTML source) whose URL answered with a web page that
 /// announces feeds is polled as the announced feed (the first, or the one `feed_title` names)
 /// from now on, like a permanent move. The feed is fetched at once; a page that announces none

@@ -17,6 +17,8 @@ use crate::model::SourceStatus;
 
 /// How long shutdown waits for in-flight refreshes before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a running poll checks that its permit still holds.
+const LEASE_CHECK: Duration = Duration::from_millis(200);
 
 /// When a source seen for the first time in this process is first polled: within a window that
 /// grows with the number of sources (a few hundred polls a second at most at start), in the
@@ -141,13 +143,26 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             let stop = stop.clone();
             let handle = tasks.spawn(async move {
                 // The permit lives as long as the refresh: a cluster node keeps its lease
-                // until the poll is over.
-                let _permit = permit;
+                // until the poll is over. A lease that runs out unrenewed (NATS away) ends the
+                // poll, request and all: another node may poll the source from then on, and
+                // the origin must never see two nodes' requests at once.
                 let ctx = RefreshCtx {
                     stop: Some(stop),
                     ..st.refresh_ctx()
                 };
-                refresh::refresh(&ctx, &src, prev).await
+                let poll = refresh::refresh(&ctx, &src, prev.clone());
+                tokio::pin!(poll);
+                loop {
+                    tokio::select! {
+                        report = &mut poll => return report,
+                        _ = tokio::time::sleep(LEASE_CHECK) => {
+                            if permit.lost() {
+                                tracing::warn!(source = %src.id, "the lease of the source's partition ran out during its poll; the poll is abandoned");
+                                return refresh::abandoned(&src.id, prev, "the lease of its partition ran out during the poll");
+                            }
+                        }
+                    }
+                }
             });
             task_sources.insert(handle.id(), id);
         }

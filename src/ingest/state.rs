@@ -17,7 +17,18 @@ use crate::store::Store;
 pub type ChannelsChanged = Arc<dyn Fn(&[String]) + Send + Sync>;
 
 /// Held while a source is polled; dropping it says the poll is over.
-pub type PollPermit = Box<dyn Send>;
+pub type PollPermit = Box<dyn Permit>;
+
+/// A permit to poll one source, held while the poll runs.
+pub trait Permit: Send {
+    /// True once the permit no longer covers a request in flight (a cluster node whose lease
+    /// ran out, unrenewed: another node may poll the source now). One node's never is.
+    fn lost(&self) -> bool {
+        false
+    }
+}
+
+impl Permit for () {}
 
 /// Whether this process may poll a source now: a permit held while it does, or how soon to ask
 /// again. One node may always; a cluster node only while it holds the lease of the source's

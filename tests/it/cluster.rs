@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::{client, get_json, Daemon, Origin};
+use crate::support::{client, get_json, Daemon, Origin, RawAnswer, RawOrigin};
 
 /// How often every source is polled in these tests.
 const INTERVAL: Duration = Duration::from_secs(3);
@@ -731,4 +731,58 @@ async fn a_node_killed_while_applying_ends_with_every_item_once() {
     }
     b.kill();
     a.kill();
+}
+
+/// A poll still running when its node can no longer renew its lease (NATS gone) is cut off
+/// before the lease can expire in NATS, request and all: from then on another node may poll
+/// the source, and the origin must never answer two nodes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_that_outlives_its_lease_is_cut_off() {
+    let mut nats = NatsCluster::start().await;
+    let raw = RawOrigin::start().await;
+    // About 40 s of answer: 160 chunks a quarter of a second apart, fast enough for the
+    // minimum rate, longer than the default fetch timeout (30 s).
+    let padding = "x".repeat(1024 * 1024);
+    let body = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>slow</title>\
+         <link>http://slow.example/</link><description>{padding}</description></channel></rss>"
+    );
+    raw.set(
+        "/slow.rss",
+        RawAnswer {
+            head: "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml".into(),
+            chunk: body.len() / 160 + 1,
+            body: body.into(),
+            delay: Duration::from_millis(250),
+        },
+    );
+    let sources = format!(
+        "[sources.slow]\nurl = \"{}\"\ninterval = \"3s\"\n[channels.c]\nsources = [\"slow\"]\n",
+        raw.url("/slow.rss")
+    );
+    let mut node = Node::new("a", &nats, &sources);
+    node.start().await;
+    wait_until(
+        Duration::from_secs(30),
+        "the slow poll in flight",
+        || async { raw.in_flight() == 1 },
+    )
+    .await;
+    for s in &mut nats.servers {
+        s.kill();
+    }
+    let killed = Instant::now();
+    wait_until(Duration::from_secs(15), "the poll cut off", || async {
+        raw.in_flight() == 0
+    })
+    .await;
+    // The lease is 3 s, renewed every second: cut within about two seconds of the kill (a
+    // whole lease at most, plus the origin noticing the closed connection), not at the
+    // answer's end or the fetch timeout.
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "cut off {took:?} after NATS went away"
+    );
+    node.kill();
 }

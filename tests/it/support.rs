@@ -515,6 +515,11 @@ impl RawOrigin {
     pub fn max_in_flight(&self) -> usize {
         self.in_flight.lock().unwrap().1
     }
+
+    /// The requests this origin is answering now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().0
+    }
 }
 
 /// Decrements the in-flight count when an answer ends, however it ends.
