@@ -280,7 +280,8 @@ struct LeasePermit(crate::cluster::PollPermit);
 
 impl Permit for LeasePermit {
     fn lost(&self) -> bool {
-        self.0.lost()
+        // The write path looks every 200 ms: cut a little before that could be too late.
+        self.0.lost(std::time::Duration::from_millis(300))
     }
 }
 
@@ -292,7 +293,8 @@ fn connect_websub_subscriber(state: &Arc<AppState>) {
     if cfg.cluster.is_some() || !cfg.websub.subscribe {
         return;
     }
-    let subscriber = crate::ingest::websub::Subscriber::new(&cfg.server.base_url);
+    let subscriber =
+        crate::ingest::websub::Subscriber::new(&cfg.server.base_url, cfg.server.base_url_derived);
     let _ = state.ingest.websub.set(Arc::new(subscriber));
     // Weak: the write path already holds the read path (its `changed` handle); a strong
     // handle back would keep both, and the store with its file lock, alive after shutdown.

@@ -137,14 +137,15 @@ pub struct PollPermit {
 }
 
 impl PollPermit {
-    /// True once the lease this permit was given under may have run out in NATS: not renewed
-    /// for a whole lease (less a second for the servers' clocks), or lost and taken again.
-    pub fn lost(&self) -> bool {
+    /// True once the lease this permit was given under may run out in NATS within `margin`:
+    /// not renewed for a whole lease since the last renewal was sent (NATS counts from when it
+    /// got it, later), or lost and taken again.
+    pub fn lost(&self, margin: Duration) -> bool {
         let held = self.inner.held.lock().expect("held lock");
         match held.get(&self.partition) {
             Some(h) if h.epoch == self.epoch => {
                 let expires = h.valid_until + self.inner.cfg.lease / 3;
-                Instant::now() + Duration::from_secs(1) >= expires
+                Instant::now() + margin >= expires
             }
             _ => true,
         }

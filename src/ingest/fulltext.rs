@@ -79,9 +79,19 @@ pub async fn fill(
     let plans = {
         let store = store.clone();
         let source = src.id.clone();
+        // A `file:` item page only for a feed that is itself a file: a feed fetched over HTTP
+        // (even from this machine, e.g. a local relay of others' feeds) must not make the
+        // daemon read local files and publish them.
+        let feed_is_file = src.url.scheme() == "file";
         let items: Vec<(String, Option<String>)> = articles
             .iter()
-            .map(|a| (a.id.clone(), a.url.clone()))
+            .map(|a| {
+                let url = a
+                    .url
+                    .clone()
+                    .filter(|u| feed_is_file || !u.starts_with("file:"));
+                (a.id.clone(), url)
+            })
             .collect();
         // sled reads: off the async workers, like the rest of a refresh's store work.
         match tokio::task::spawn_blocking(move || {

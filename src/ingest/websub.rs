@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, SourceConfig};
 pub use crate::ingest::extract::discover::{hub_links, HubLinks};
 use crate::ingest::fetch::{Fetched, Fetcher};
+use crate::ingest::fulltext;
 use crate::ingest::refresh::{self, Outcome, RefreshCtx, RefreshReport};
 use crate::model::push::{CallbackAnswer, CallbackRequest};
 use crate::model::{netspace, redact, signature, RefreshResult, Retention, SourceState};
@@ -35,13 +36,18 @@ const RETRY_UNVERIFIED: chrono::Duration = chrono::Duration::hours(1);
 /// sources have a subscription request on its way.
 pub struct Subscriber {
     pub base_url: String,
+    /// The base URL was made up from the listening address, not configured.
+    base_url_derived: bool,
+    warned: std::sync::atomic::AtomicBool,
     in_flight: Mutex<HashSet<String>>,
 }
 
 impl Subscriber {
-    pub fn new(base_url: &str) -> Subscriber {
+    pub fn new(base_url: &str, base_url_derived: bool) -> Subscriber {
         Subscriber {
             base_url: base_url.trim_end_matches('/').to_string(),
+            base_url_derived,
+            warned: Default::default(),
             in_flight: Mutex::new(HashSet::new()),
         }
     }
@@ -108,6 +114,7 @@ pub fn after_poll(
             secret: random_hex(),
             verified: false,
             requested_at: now,
+            from_local: h.from_local,
             lease_until: None,
         }),
         (None, Some(c)) => due(&c, src.interval, now).then_some(c),
@@ -116,13 +123,22 @@ pub fn after_poll(
     let Some(mut want) = want.take() else {
         return;
     };
-    // A public source's hub link is held to the rule of the links a public page gives.
-    let operator = url::Url::parse(src.url.as_str()).is_ok_and(|u| netspace::is_local_url(&u));
+    // A public feed's hub link is held to the rule of the links a public page gives: decided
+    // by where the feed came from (its final URL), not by the configured one.
+    let operator = want.from_local;
     let Ok(hub_url) = url::Url::parse(&want.hub) else {
         return;
     };
     if !operator && netspace::is_local_url(&hub_url) {
         tracing::warn!(source, hub = %redact::url(&want.hub), "websub: a public feed's hub in local space is not subscribed to");
+        return;
+    }
+    // A callback under a base URL made up from the listening address reaches hubs on this
+    // machine or network at best: a hub elsewhere needs `[server] base_url`.
+    if sub.base_url_derived && !netspace::is_local_url(&hub_url) {
+        if !sub.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(hub = %redact::url(&want.hub), "websub: set [server] base_url to the address hubs can reach; feeds naming public hubs are not subscribed until then");
+        }
         return;
     }
     if !sub
@@ -261,7 +277,7 @@ async fn pushed(
     let Some(src) = config.sources.get(&req.source) else {
         return (CallbackAnswer::new(410, "no such source"), None);
     };
-    match store_pushed(ctx, src, state_of(src), req, sub).await {
+    match store_pushed(ctx, src, state_of, req, sub).await {
         Ok(report) => {
             metrics::counter!("feedloom_websub_pushes_total", "outcome" => "ok").increment(1);
             tracing::info!(source = %req.source, new = report.counts.new, updated = report.counts.updated, "websub: pushed content stored");
@@ -279,7 +295,7 @@ async fn pushed(
 async fn store_pushed(
     ctx: &RefreshCtx,
     src: &SourceConfig,
-    state: SourceState,
+    state_of: impl Fn(&SourceConfig) -> SourceState,
     req: &CallbackRequest,
     sub: &HubSubscription,
 ) -> Result<RefreshReport, refresh::RefreshError> {
@@ -297,8 +313,18 @@ async fn store_pushed(
     let store = ctx.store.clone();
     let source_id = src.id.clone();
     let known = move |url: &str| store.knows_url(&source_id, url).unwrap_or(false);
-    let collected = refresh::collect(&ctx.fetcher, src, &doc, known, now).await?;
-    // The source's state stays as the last poll left it: its validators are the origin's.
+    let mut collected = refresh::collect(&ctx.fetcher, src, &doc, known, now).await?;
+    if let Some(rules) = &src.full_text {
+        // As a poll does, or the push would put the summaries back over the pages' text. The
+        // pushed document is the hub's: its item pages are held to the rules of public links,
+        // whatever the source's own URL. Pages left for later are read at the next poll.
+        let (fetcher, store, stop) = (&ctx.fetcher, &ctx.store, ctx.stop.clone());
+        let articles = &mut collected.articles;
+        fulltext::fill(fetcher, store, src, rules, false, articles, stop, now).await;
+    }
+    // The source's state stays as the last poll left it (its validators are the origin's),
+    // read as late as possible: a poll may have ended meanwhile.
+    let state = state_of(src);
     let retention = Retention {
         max_items: src.max_items,
         max_age: src.max_age,

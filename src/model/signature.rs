@@ -1,14 +1,17 @@
 //! Signed bodies, as WebSub signs content distribution requests: HMAC (RFC 2104) over SHA-256
-//! or SHA-512, written out over the `sha2` crate rather than adding an HMAC crate for twenty
-//! lines, and checked against the RFC 4231 test vectors. The hub signs what it delivers with
+//! or SHA-512 (and SHA-1, to check what hubs that sign with it send), written out over the
+//! `sha2`/`sha1` crates rather than adding an HMAC crate for twenty lines, and checked against
+//! the RFC 4231 and RFC 2202 test vectors. The hub signs what it delivers with
 //! [`sign`]; a subscriber checks `X-Hub-Signature` with [`verify`]. Pure: no I/O, no clock.
 
 use sha2::{Digest, Sha256, Sha512};
 
-/// The hash functions a signature may use. WebSub also names `sha1` and `sha384`; SHA-1 is
-/// refused on purpose (a hub that offers only SHA-1 gets no trust), and nobody sends SHA-384.
+/// The hash functions a signature may use. WebSub also names `sha384`, which nobody sends.
+/// SHA-1 is accepted when checking (Google's public hub signs with it by default, and HMAC
+/// does not rest on SHA-1's broken collision resistance); this hub signs with SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
+    Sha1,
     Sha256,
     Sha512,
 }
@@ -17,6 +20,7 @@ impl Algorithm {
     /// The name used in `X-Hub-Signature: <name>=<hex>`.
     pub fn name(self) -> &'static str {
         match self {
+            Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
         }
@@ -24,6 +28,7 @@ impl Algorithm {
 
     fn from_name(name: &str) -> Option<Algorithm> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "sha1" => Some(Algorithm::Sha1),
             "sha256" => Some(Algorithm::Sha256),
             "sha512" => Some(Algorithm::Sha512),
             _ => None,
@@ -51,9 +56,32 @@ fn hmac<D: Digest>(key: &[u8], body: &[u8], block: usize) -> Vec<u8> {
     outer.finalize().to_vec()
 }
 
+/// HMAC-SHA1: the same construction over the `sha1` crate, whose `Digest` trait is an older
+/// version than `sha2`'s (so the generic one above does not take it).
+fn hmac_sha1(key: &[u8], body: &[u8]) -> Vec<u8> {
+    use sha1::{Digest as _, Sha1};
+    let mut k = if key.len() > 64 {
+        Sha1::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(64, 0);
+    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha1::new()
+        .chain_update(pad(0x36))
+        .chain_update(body)
+        .finalize();
+    Sha1::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}
+
 /// The raw HMAC of `body` under `key` with `alg`.
 pub fn mac(alg: Algorithm, key: &[u8], body: &[u8]) -> Vec<u8> {
     match alg {
+        Algorithm::Sha1 => hmac_sha1(key, body),
         Algorithm::Sha256 => hmac::<Sha256>(key, body, 64),
         Algorithm::Sha512 => hmac::<Sha512>(key, body, 128),
     }
@@ -165,6 +193,29 @@ mod tests {
     }
 
     #[test]
+    fn rfc_2202_sha1_vectors() {
+        let h = |key: &[u8], data: &[u8]| hex(&mac(Algorithm::Sha1, key, data));
+        assert_eq!(
+            h(&[0x0b; 20], b"Hi There"),
+            "b617318655057264e28bc0b6fb378c8ef146be00"
+        );
+        assert_eq!(
+            h(b"Jefe", b"what do ya want for nothing?"),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+        // A key longer than a block (case 6).
+        assert_eq!(
+            h(
+                &[0xaa; 80],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112"
+        );
+        let sig = format!("sha1={}", h(b"secret", b"body"));
+        assert!(verify(b"secret", b"body", &sig));
+    }
+
+    #[test]
     fn sign_and_verify() {
         let sig = sign(b"key", b"body");
         assert!(sig.starts_with("sha256="));
@@ -178,8 +229,9 @@ mod tests {
         assert!(!verify(b"other", b"body", &sig));
         let s512 = format!("sha512={}", hex(&mac(Algorithm::Sha512, b"key", b"body")));
         assert!(verify(b"key", b"body", &s512));
-        // Another algorithm's name on a SHA-256 value, SHA-1, junk: all refused.
+        // Another algorithm's name on a SHA-256 value, a short SHA-1, junk: all refused.
         assert!(!verify(b"key", b"body", &sig.replace("sha256", "sha512")));
+        assert!(!verify(b"key", b"body", &sig.replace("sha256", "sha1")));
         assert!(!verify(b"key", b"body", "sha1=00"));
         assert!(!verify(b"key", b"body", "sha256=zz"));
         assert!(!verify(b"key", b"body", ""));

@@ -300,15 +300,20 @@ async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 None
             } else if path == "/websub" {
                 Some(super::websub::MAX_REQUEST_BODY)
-            } else if path.starts_with("/websub/callback/") {
-                Some(ctx.state.config.load().poll.max_body as usize)
+            } else if let Some(rest) = path.strip_prefix("/websub/callback/") {
+                // Only for a subscription this node asked for: a stranger's upload is not read
+                // (the route answers 404 without it).
+                callback_known(&ctx.state, rest)
+                    .then(|| ctx.state.config.load().poll.max_body as usize)
             } else {
                 None
             };
             let body = if let Some(limit) = limit {
-                match http_body_util::Limited::new(body, limit).collect().await {
-                    Ok(b) => b.to_bytes(),
-                    Err(_) => return too_large(),
+                let read = http_body_util::Limited::new(body, limit).collect();
+                match tokio::time::timeout(BODY_TIMEOUT, read).await {
+                    Ok(Ok(b)) => b.to_bytes(),
+                    Ok(Err(_)) => return too_large(),
+                    Err(_) => return body_timeout(),
                 }
             } else {
                 Bytes::new()
@@ -320,6 +325,26 @@ async fn answer(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
             }
         }
     }
+}
+
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether `{source}/{token}` names a subscription of this node's WebSub subscriber.
+fn callback_known(state: &ServeState, source_and_token: &str) -> bool {
+    let Some((source, token)) = source_and_token.split_once('/') else {
+        return false;
+    };
+    let source = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
+    state.push.get().is_some()
+        && matches!(state.store.hub_subscription(&source), Ok(Some(sub))
+            if crate::model::signature::constant_time_eq(sub.token.as_bytes(), token.as_bytes()))
+}
+
+fn body_timeout() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(b"request body too slow\n")));
+    *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    r
 }
 
 fn too_large() -> Response<Full<Bytes>> {

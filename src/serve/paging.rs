@@ -86,13 +86,20 @@ pub fn channel_page(
     page: Page,
     limit: usize,
 ) -> Result<Vec<Article>, PageError> {
-    if let Page::After(c) = page {
+    let expired = |c: &Cursor| -> Result<bool, StoreError> {
         for s in &channel.sources {
             if store.pruned_arrival(s)? > c.arrival {
-                return Err(PageError::Expired);
+                return Ok(true);
             }
         }
-    }
+        Ok(false)
+    };
+    // The arrivals to take: none newer than the last one given before the scans start.
+    let horizon = match page {
+        Page::After(c) if expired(&c)? => return Err(PageError::Expired),
+        Page::After(_) => store.last_arrival()?,
+        Page::Before(_) => u64::MAX,
+    };
     let mut round = FIRST_ROUND.max(limit);
     loop {
         let (ids, complete) = match page {
@@ -100,14 +107,13 @@ pub fn channel_page(
                 store.entries_behind(s, IndexEntry::at(c.order, c.id), n)
             })?,
             Page::After(c) => merged(channel, round, |s, n| {
-                store.arrivals_after(
-                    s,
-                    ArrivalEntry {
-                        arrival: c.arrival,
-                        id: c.id,
-                    },
-                    n,
-                )
+                let after = ArrivalEntry {
+                    arrival: c.arrival,
+                    id: c.id,
+                };
+                let mut entries = store.arrivals_after(s, after, n)?;
+                entries.retain(|e| e.arrival <= horizon);
+                Ok(entries)
             })?,
         };
         let mut out = Vec::with_capacity(limit);
@@ -118,11 +124,18 @@ pub fn channel_page(
             if is_channel_copy(store, channel, &a)? && aggregate::passes(channel, &a) {
                 out.push(aggregate::convert_script(a, channel.script));
                 if out.len() >= limit {
-                    return Ok(out);
+                    break;
                 }
             }
         }
-        if complete || round >= MAX_ROUND {
+        if out.len() >= limit || complete || round >= MAX_ROUND {
+            // Retention may have removed items after the cursor while they were read (skipped
+            // above as missing): then the reader may have missed them after all.
+            if let Page::After(c) = page {
+                if expired(&c)? {
+                    return Err(PageError::Expired);
+                }
+            }
             return Ok(out);
         }
         round = round.saturating_mul(4);

@@ -160,7 +160,8 @@ async fn websub_request(state: Arc<ServeState>, body: Bytes) -> Response<Bytes> 
     let resp = match state.websub.accept(&body).await {
         Err(why) => ServeError::BadRequest(why).into_response(),
         Ok(intent) => {
-            tokio::spawn(async move { state.websub.verify(&state.cache, intent).await });
+            let hub = state.websub.clone();
+            hub.spawn(async move { state.websub.verify(&state.cache, intent).await });
             let mut r = text("text/plain; charset=utf-8", "accepted; verifying intent\n");
             *r.status_mut() = StatusCode::ACCEPTED;
             r

@@ -92,6 +92,7 @@ impl ServeState {
                 })
                 .await;
                 publishing.abort_all();
+                self.websub.shutdown();
                 return;
             }
             while publishing.try_join_next().is_some() {}

@@ -155,7 +155,7 @@ impl Store {
         // Arrivals must become visible in the order they are given, or a catch-up reader could
         // see a later one before an earlier one lands and skip the earlier for good: one
         // document is applied at a time.
-        let _one_at_a_time = self.shared.apply_lock.lock().expect("apply lock");
+        let _one_at_a_time = self.one_at_a_time();
         let tree = self.tree()?;
         let last_arrival = read_u64(tree.get(LAST_ARRIVAL_KEY)?);
         let mut next_arrival = last_arrival;
@@ -421,6 +421,9 @@ impl Store {
         retention: Retention,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
+        // Under the apply lock: an apply of the same source meanwhile would otherwise write its
+        // own pruned mark over this one, or an article this sweep removes back.
+        let _one_at_a_time = self.one_at_a_time();
         let mut batch = sled::Batch::default();
         let (n, _) = self.prune_into(&mut batch, source, &Pending::default(), retention, now)?;
         if n > 0 {
@@ -432,7 +435,7 @@ impl Store {
     /// Store articles from an export as they are (ids, first-seen times), with their index and
     /// URL entries. An article already present is replaced.
     pub fn import_articles(&self, articles: &[Article]) -> Result<usize, StoreError> {
-        let _one_at_a_time = self.shared.apply_lock.lock().expect("apply lock");
+        let _one_at_a_time = self.one_at_a_time();
         let mut batch = sled::Batch::default();
         let last_arrival = read_u64(self.tree()?.get(LAST_ARRIVAL_KEY)?);
         let mut next_arrival = last_arrival;

@@ -23,6 +23,9 @@ pub struct HubSubscription {
     /// The hub confirmed the subscription (echoed intent verification).
     pub verified: bool,
     pub requested_at: DateTime<Utc>,
+    /// The feed that named the hub came from local space (so may the hub).
+    #[serde(default)]
+    pub from_local: bool,
     /// The end of the lease the hub granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<DateTime<Utc>>,

@@ -153,6 +153,15 @@ impl Store {
         Ok(store)
     }
 
+    /// Held while a document is applied or a source pruned (see `apply_document`). A panic
+    /// under it must not stop every later write, so a poisoned lock is taken as it is.
+    pub(crate) fn one_at_a_time(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.shared
+            .apply_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The open database, or why there is none right now.
     pub(crate) fn tree(&self) -> Result<Arc<Handles>, StoreError> {
         self.shared.handles.load_full().ok_or_else(|| {

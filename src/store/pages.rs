@@ -77,6 +77,14 @@ impl Store {
         Ok(out)
     }
 
+    /// The greatest arrival given so far. Written in the batch that lands it, under the apply
+    /// lock, so every arrival up to it is in the tree by the time it can be read: a catch-up
+    /// page reads it first and takes nothing newer, so an arrival landing during its scans
+    /// (after a scan of its source has passed) is never skipped.
+    pub fn last_arrival(&self) -> Result<u64, StoreError> {
+        Ok(read_u64(self.tree()?.get(LAST_ARRIVAL_KEY)?))
+    }
+
     /// The greatest arrival among the articles of `source` that retention removed (0: none).
     pub fn pruned_arrival(&self, source: &str) -> Result<u64, StoreError> {
         Ok(read_u64(self.tree()?.get(pruned_key(source))?))

@@ -130,6 +130,9 @@ mod tests {
 pub struct HubLinks {
     pub hub: String,
     pub topic: String,
+    /// The feed naming them came from local space (an operator's URL): only then may the hub
+    /// be there too.
+    pub from_local: bool,
 }
 
 /// How much of a document is looked at for its hub links (they come before the items).
@@ -183,7 +186,14 @@ pub fn hub_links(link_header: Option<&str>, body: &[u8], fetched_url: &str) -> O
     let topic = topic
         .and_then(absolute)
         .unwrap_or_else(|| fetched_url.to_string());
-    Some(HubLinks { hub, topic })
+    let from_local = base
+        .as_ref()
+        .is_some_and(crate::model::netspace::is_local_url);
+    Some(HubLinks {
+        hub,
+        topic,
+        from_local,
+    })
 }
 
 /// The relation types of one `Link` header entry's parameters.
@@ -232,7 +242,8 @@ mod hub_tests {
             h,
             Some(HubLinks {
                 hub: "https://hub.example/".into(),
-                topic: "https://site.example/feed.xml".into()
+                topic: "https://site.example/feed.xml".into(),
+                from_local: false,
             })
         );
         let doc =

@@ -37,6 +37,9 @@ pub struct Deliveries {
     client: reqwest::Client,
     slots: Arc<Semaphore>,
     pending: Arc<AtomicUsize>,
+    /// Turns true at shutdown: deliveries and verifications in flight end (they hold the
+    /// store, which must be closed when the daemon's run ends).
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// The system resolver, refusing names with an address in local space unless the config
@@ -97,7 +100,27 @@ impl Deliveries {
             client,
             slots: Arc::new(Semaphore::new(w.concurrency)),
             pending: Arc::new(AtomicUsize::new(0)),
+            stop: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// End every delivery and verification in flight, and start no more.
+    pub(super) fn shutdown(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Run `work` in the background until it ends or the hub shuts down.
+    pub(super) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut stop = self.stop.subscribe();
+        if *stop.borrow() {
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = work => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        });
     }
 
     /// An address-literal callback in local space is refused before any request (the
@@ -158,7 +181,7 @@ impl Deliveries {
             pending: self.pending.clone(),
             refused,
         };
-        tokio::spawn(task.run(sub, doc));
+        self.spawn(task.run(sub, doc));
     }
 }
 
@@ -234,10 +257,11 @@ impl Task {
             let sig = crate::model::signature::sign(secret.as_bytes(), &doc.body);
             req = req.header("X-Hub-Signature", sig);
         }
+        // Without the URL: a callback is a capability, not for the log.
         let resp = req
             .send()
             .await
-            .map_err(|e| Failure::Other(e.to_string()))?;
+            .map_err(|e| Failure::Other(e.without_url().to_string()))?;
         match resp.status() {
             s if s.is_success() => Ok(()),
             reqwest::StatusCode::GONE => Err(Failure::Gone),

@@ -95,6 +95,16 @@ impl Hub {
         })
     }
 
+    /// End deliveries and verifications in flight (at shutdown: they hold the store).
+    pub fn shutdown(&self) {
+        self.deliveries.shutdown();
+    }
+
+    /// Run `work` (a verification) in the background until it ends or the hub shuts down.
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.deliveries.spawn(work);
+    }
+
     /// Check a `POST /websub` body (form-encoded). `Err` is the reason for a 400.
     pub async fn accept(&self, body: &[u8]) -> Result<Intent, String> {
         let cfg = self.config.load_full();
