@@ -644,8 +644,9 @@ fn auto_items_find_the_two_articles_of_the_people_list() {
     assert_eq!(extract_links(&html, &url, " Auto ", 1).unwrap().len(), 1);
 }
 
-/// Navigation, a "hot" list, a footer and an advert row around the dated stream: only the
-/// stream's articles are found, a row laid out differently (a gallery) included.
+/// Navigation, a "hot" list (longer than the stream, known by its heading), a footer and an
+/// advert row around the dated stream: only the stream's articles are found, a row laid out
+/// differently (a gallery) included.
 #[test]
 fn auto_items_skip_navigation_hot_lists_footers_and_adverts() {
     let row = |n: u32, title: &str| {
@@ -675,7 +676,10 @@ fn auto_items_skip_navigation_hot_lists_footers_and_adverts() {
         <div class="box"><h2>热门排行</h2><ul>
           <li><a href="/news/2023/1201/h1.html">去年的一篇热门文章标题在这里非常吸引人</a> 2023-12-01</li>
           <li><a href="/news/2023/1202/h2.html">另一篇点击量很高的文章标题也在这里出现</a> 2023-12-02</li>
-          <li><a href="/news/2023/1203/h3.html">第三篇热门文章的标题同样在排行榜里出现</a> 2023-12-03</li></ul></div>
+          <li><a href="/news/2023/1203/h3.html">第三篇热门文章的标题同样在排行榜里出现</a> 2023-12-03</li>
+          <li><a href="/news/2023/1204/h4.html">第四篇热门文章的标题同样在排行榜里出现</a> 2023-12-04</li>
+          <li><a href="/news/2023/1205/h5.html">第五篇热门文章的标题同样在排行榜里出现</a> 2023-12-05</li>
+          <li><a href="/news/2023/1206/h6.html">第六篇热门文章的标题同样在排行榜里出现</a> 2023-12-06</li></ul></div>
         <div class="footer"><a href="/about.html">关于我们</a><a href="/contact.html">联系我们</a></div>
         </body></html>"#
     );
