@@ -357,22 +357,28 @@ fn is_aside(dom: &Dom, lca: usize) -> bool {
     {
         return true;
     }
-    // The short texts just before the block, in its parent and grandparent.
+    // The text just before the block (its previous siblings' tail), in its parent, else, when
+    // nothing precedes it there, in its grandparent.
     let mut block = lca;
     for _ in 0..2 {
         let parent = dom.nodes[block].parent;
         if parent == NONE {
             break;
         }
-        let before = text_between(dom, parent + 1, block, 4000);
-        let tail: String = {
-            let chars: Vec<char> = before.trim().chars().collect();
-            chars[chars.len().saturating_sub(24)..].iter().collect()
-        };
+        let before: String = dom
+            .children(parent)
+            .take_while(|&c| c < block)
+            .filter(|&c| !dom.nodes[c].skip && dom.nodes[c].chars > 0)
+            .last()
+            .map(|c| text_between(dom, c, dom.nodes[c].end, 400))
+            .unwrap_or_default();
+        let before = before.trim();
+        let chars: Vec<char> = before.chars().collect();
+        let tail: String = chars[chars.len().saturating_sub(24)..].iter().collect();
         if !tail.is_empty() && aside_heading_re().is_match(&tail) {
             return true;
         }
-        if !before.trim().is_empty() {
+        if !before.is_empty() {
             break;
         }
         block = parent;
