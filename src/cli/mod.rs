@@ -5,6 +5,7 @@
 mod check;
 mod opml;
 mod progress;
+mod suggest;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,26 @@ pub enum Command {
     Opml {
         #[command(subcommand)]
         action: OpmlAction,
+    },
+    /// Fetch a news list page and a few of its articles, and print a `[sources.ID]` +
+    /// `[sources.ID.html]` table to paste into the config: the article links' selector (or
+    /// `items = "auto"`) and selectors for what automatic extraction was unsure of.
+    Suggest {
+        /// The list page's URL.
+        url: String,
+        /// The source id to print (default: from the host name).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// The article links a list page in FILE yields, as if served from URL (for measuring
+    /// the automatic finder: bench/eval_links.sh).
+    #[command(hide = true)]
+    ExtractLinks {
+        file: PathBuf,
+        url: String,
+        /// A CSS selector, or "auto".
+        #[arg(long, default_value = "auto")]
+        items: String,
     },
     /// Print a channel's feed from the store.
     Render {
@@ -177,6 +198,12 @@ pub fn run(args: Args) -> ExitCode {
             Command::Export => export(&args.config).await,
             Command::Import { file } => import(&args.config, &file).await,
             Command::Opml { action } => opml(&args.config, action),
+            Command::Suggest { url, id } => {
+                suggest::suggest(&args.config, &url, id.as_deref()).await
+            }
+            Command::ExtractLinks { file, url, items } => {
+                suggest::extract_links(&file, &url, &items)
+            }
             Command::Render { channel, format } => {
                 render(&args.config, &channel, format.into()).await
             }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use chrono_tz::Asia::Shanghai;
 use feedloom::config::ArticleRules;
-use feedloom::ingest::extract::{extract_article, extract_links, ExtractError};
+use feedloom::ingest::extract::{extract_article, extract_links, find_list, ExtractError};
 use feedloom::ingest::normalize::pinyin::strip_pinyin;
 use feedloom::model::script::{convert, Script};
 use feedloom::model::{RawDate, RawEntry};
@@ -613,4 +613,118 @@ fn a_relative_time_gives_its_tooltips_exact_time() {
         other => format!("{other:?}"),
     };
     assert_eq!(published, "2024-05-04 10:15:00");
+}
+
+/// The one helper for the automatic link finder: a list page's links and the selector found.
+fn auto_links(html: &str, url: &str) -> (Vec<String>, Option<String>) {
+    let guess = find_list(html, url);
+    assert_eq!(
+        extract_links(html, url, "auto", usize::MAX).unwrap(),
+        guess.links,
+        "items = \"auto\" is the finder"
+    );
+    (guess.links, guess.selector)
+}
+
+#[test]
+fn auto_items_find_the_two_articles_of_the_people_list() {
+    let html = decode_fixture("people-sn/GB/226647/index.html");
+    let url = format!("{ORIGIN}GB/226647/index.html");
+    let (links, selector) = auto_links(&html, &url);
+    assert_eq!(
+        links,
+        vec![
+            "http://sn.people.com.cn/n2/2021/1229/c226647-35071234.html",
+            "http://sn.people.com.cn/n2/2022/0213/c360307-35131671.html",
+        ]
+    );
+    // The selector it settled on yields the same links.
+    let selector = selector.expect("a selector describes the list");
+    assert_eq!(extract_links(&html, &url, &selector, 20).unwrap(), links);
+    assert_eq!(extract_links(&html, &url, " Auto ", 1).unwrap().len(), 1);
+}
+
+/// Navigation, a "hot" list (longer than the stream, known by its heading), a footer and an
+/// advert row around the dated stream: only the stream's articles are found, a row laid out
+/// differently (a gallery) included.
+#[test]
+fn auto_items_skip_navigation_hot_lists_footers_and_adverts() {
+    let row = |n: u32, title: &str| {
+        format!(
+            r#"<div class="item"><div class="t"><a href="/news/2024/0{m}/1{n}/a{n}.html">{title}</a></div><span class="time">2024-0{m}-1{n} 08:0{n}</span></div>"#,
+            m = 1 + n % 3
+        )
+    };
+    let stream: String = [
+        "省政府召开常务会议研究部署春季农业生产工作",
+        "西安地铁新线路开通运营首日客流突破十万人次",
+        "全省中小学下周起陆续开学各地做好准备工作",
+        "秦岭生态环境保护条例修订草案公开征求意见",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| row(i as u32 + 1, t))
+    .collect();
+    let html = format!(
+        r#"<html><body>
+        <ul class="nav"><li><a href="/">首页</a></li><li><a href="/politics/">时政</a></li>
+          <li><a href="/society/">社会</a></li><li><a href="/economy/">经济</a></li></ul>
+        <div class="main"><div class="list">{stream}
+          <div class="item"><h3><a href="/photo/gallery-7731.html">图集：春到秦岭 山花烂漫处处美景入画来</a></h3></div>
+          <div class="spread"><a href="https://ads.example.net/click?id=99887766">限时特惠 点击领取新春大礼包优惠券</a></div>
+        </div></div>
+        <div class="box"><h2>热门排行</h2><ul>
+          <li><a href="/news/2023/1201/h1.html">去年的一篇热门文章标题在这里非常吸引人</a> 2023-12-01</li>
+          <li><a href="/news/2023/1202/h2.html">另一篇点击量很高的文章标题也在这里出现</a> 2023-12-02</li>
+          <li><a href="/news/2023/1203/h3.html">第三篇热门文章的标题同样在排行榜里出现</a> 2023-12-03</li>
+          <li><a href="/news/2023/1204/h4.html">第四篇热门文章的标题同样在排行榜里出现</a> 2023-12-04</li>
+          <li><a href="/news/2023/1205/h5.html">第五篇热门文章的标题同样在排行榜里出现</a> 2023-12-05</li>
+          <li><a href="/news/2023/1206/h6.html">第六篇热门文章的标题同样在排行榜里出现</a> 2023-12-06</li></ul></div>
+        <div class="footer"><a href="/about.html">关于我们</a><a href="/contact.html">联系我们</a></div>
+        </body></html>"#
+    );
+    let (links, _) = auto_links(&html, "https://news.example.cn/list/index.html");
+    assert_eq!(
+        links,
+        vec![
+            "https://news.example.cn/news/2024/02/11/a1.html",
+            "https://news.example.cn/news/2024/03/12/a2.html",
+            "https://news.example.cn/news/2024/01/13/a3.html",
+            "https://news.example.cn/news/2024/02/14/a4.html",
+            "https://news.example.cn/photo/gallery-7731.html",
+        ]
+    );
+}
+
+/// A page without a repeated block of links yields none (and a poll of it finds nothing).
+#[test]
+fn auto_items_find_nothing_on_an_article_page() {
+    let html = r#"<html><body><h1>标题</h1><p>正文第一段，没有任何链接。</p>
+        <p>第二段，<a href="/a.html">一个</a>链接。</p></body></html>"#;
+    let (links, selector) = auto_links(html, "https://site.cn/x.html");
+    assert!(links.is_empty(), "{links:?}");
+    assert_eq!(selector, None);
+}
+
+/// `feedloom suggest`'s article part: a field automatic extraction is sure of gets no selector;
+/// a very short body gets the selector of the block that holds it on every page read.
+#[test]
+fn suggest_names_a_content_selector_for_short_articles() {
+    let page = |n: u32| {
+        (
+            format!(
+                r#"<html><head><title>短讯{n}</title></head><body><div class="menu"><a href="/">首页</a></div>
+                <h1>短讯第{n}号：市区今日起调整部分公交线路</h1><div class="info">2024-03-0{n} 10:00</div>
+                <div class="brief"><p>市交通局发布通知，自今日起，市区第{n}路、第十二路等公交线路调整走向，途经新区的站点有所增加。</p>
+                <p>市民出行前可通过官方应用查询实时到站信息，如有疑问，请拨打服务热线咨询。</p>
+                <p>据介绍，此次调整是为了方便新区居民出行，缓解早晚高峰的拥堵，今后还将根据客流情况继续优化。</p></div>
+                <div class="foot">版权所有</div></body></html>"#
+            ),
+            format!("https://site.cn/news/{n}.html"),
+        )
+    };
+    let hints = feedloom::ingest::extract::suggest::article_hints(&[page(1), page(2)]);
+    assert_eq!(hints.content.as_deref(), Some("div.brief"), "{hints:?}");
+    assert_eq!(hints.title, None, "the title was found: {hints:?}");
+    assert_eq!(hints.date, None, "the date was found: {hints:?}");
 }

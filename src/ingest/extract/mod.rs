@@ -21,7 +21,9 @@ mod content;
 pub mod date;
 pub mod discover;
 mod dom;
+mod links;
 mod meta;
+pub mod suggest;
 
 use std::sync::OnceLock;
 
@@ -34,9 +36,10 @@ use crate::ingest::normalize::pinyin::strip_pinyin;
 use crate::model::{Person, RawEntry};
 
 use boilerplate::{editors_in, is_furniture_text, is_pipe_run, reporters_in, source_in};
-use content::{blocks_to_html, find_content, render_blocks, resolve, Block};
+use content::{blocks_to_html, find_content, render_blocks, Block};
 use date::{find_date, find_month, url_date, FoundDate};
 use dom::{Dom, NONE};
+pub use links::{extract_links, find_list, is_auto, ListGuess};
 use meta::{find_title, first_dated, lines, machine_dates, Line, Metas};
 
 /// Why an article page yielded nothing usable.
@@ -81,76 +84,6 @@ fn base_url(base_href: Option<&str>, page_url: &str) -> Option<Url> {
         None => Url::parse(h.trim()).ok(),
     });
     declared.or(page)
-}
-
-/// Article links on a list page: absolute, deduplicated, in page order, at most `max`.
-///
-/// When the selector matches containers rather than `<a>` elements, the links inside them are
-/// used. Fragments are dropped (`page#top` is `page`); `javascript:`, `mailto:`, `tel:` and
-/// fragment-only links are skipped.
-pub fn extract_links(
-    html: &str,
-    page_url: &str,
-    items_selector: &str,
-    max: usize,
-) -> Result<Vec<String>, ExtractError> {
-    let sel = compile(items_selector)?;
-    let doc = Html::parse_document(html);
-    let base_href = doc
-        .select(base_sel())
-        .next()
-        .and_then(|b| b.value().attr("href"));
-    let base = base_url(base_href, page_url);
-    let page_is_local =
-        Url::parse(page_url).is_ok_and(|u| crate::ingest::fetch::in_local_space(&u));
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    let mut push = |href: &str, out: &mut Vec<String>| {
-        let h = href.trim();
-        if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("tel:") {
-            return;
-        }
-        let Some(abs) = resolve(base.as_ref(), h) else {
-            return;
-        };
-        let Ok(mut u) = Url::parse(&abs) else { return };
-        if !matches!(u.scheme(), "http" | "https" | "file") {
-            return;
-        }
-        // What a page links to is the page author's choice, not the operator's: a list page
-        // on the web may not send the daemon to local files or into the private network
-        // (a file, a metadata endpoint, an admin panel would be fetched and published). A
-        // local list page (a file, a host on the LAN) was configured as such and may.
-        if !page_is_local && crate::ingest::fetch::in_local_space(&u) {
-            return;
-        }
-        u.set_fragment(None);
-        let s = u.to_string();
-        if seen.insert(s.clone()) {
-            out.push(s);
-        }
-    };
-    for el in doc.select(&sel) {
-        if out.len() >= max {
-            break;
-        }
-        if el.value().name() == "a" {
-            if let Some(h) = el.value().attr("href") {
-                push(h, &mut out);
-            }
-        } else {
-            for a in el.select(a_sel()) {
-                if out.len() >= max {
-                    break;
-                }
-                if let Some(h) = a.value().attr("href") {
-                    push(h, &mut out);
-                }
-            }
-        }
-    }
-    out.truncate(max);
-    Ok(out)
 }
 
 fn css_rule_re() -> &'static Regex {
