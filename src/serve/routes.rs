@@ -17,7 +17,7 @@ use crate::model::cluster::ClusterStatus;
 use crate::serve::cache::Rendered;
 use crate::serve::pages::{self, ChannelCard, SourceRow};
 use crate::serve::render::{self, Format};
-use crate::serve::{aggregate, paging};
+use crate::serve::{aggregate, paging, source_page};
 
 /// What can go wrong serving a request; mapped to a status in one place.
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +202,7 @@ pub async fn respond(
     resp
 }
 
-const ROUTES: [&str; 8] = [
+const ROUTES: [&str; 9] = [
     "index",
     "opml",
     "healthz",
@@ -211,6 +211,7 @@ const ROUTES: [&str; 8] = [
     "feed",
     "admin",
     "other",
+    "source",
 ];
 const STATUSES: [&str; 8] = ["200", "304", "400", "404", "405", "500", "503", "other"];
 
@@ -236,6 +237,7 @@ fn route_index(path: &str) -> usize {
         "/api/sources" | "/api/cluster" => 4,
         p if p.starts_with("/feeds/") => 5,
         p if p.starts_with("/admin/") => 6,
+        p if p.starts_with("/sources/") => 8,
         _ => 7,
     }
 }
@@ -293,6 +295,15 @@ async fn handle(
             feed(state, &name, query, headers).await?
         }
         "/" if read => index(state).await?,
+        p if p.starts_with("/sources/") => {
+            if !read {
+                return Err(ServeError::MethodNotAllowed);
+            }
+            let id = percent_encoding::percent_decode_str(&p["/sources/".len()..])
+                .decode_utf8()
+                .map_err(|_| ServeError::NotFound)?;
+            source(state, &id).await?
+        }
         "/opml" if read => opml(state),
         "/healthz" if read => healthz(state).await?,
         "/metrics" if read => {
@@ -664,6 +675,59 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
     let cluster = state.cluster.as_ref().map(|view| view());
     let page = pages::index_page("feedloom", &cards, &rows, cluster.as_ref(), Utc::now());
     Ok(text("text/html; charset=utf-8", page))
+}
+
+/// `GET /sources/{id}`: the source page (`serve::source_page`); 404 for an unknown source.
+async fn source(state: &Arc<ServeState>, id: &str) -> Result<Response<Bytes>, ServeError> {
+    let cfg = state.config.load_full();
+    let src = cfg.sources.get(id).ok_or(ServeError::NotFound)?.clone();
+    let mut row = source_rows(state)
+        .into_iter()
+        .find(|r| r.id == src.id)
+        .ok_or(ServeError::NotFound)?;
+    let now = Utc::now();
+    let (st, id) = (state.clone(), src.id.clone());
+    let (newest, first_seen) = tokio::task::spawn_blocking(move || {
+        let since = now - chrono::Days::new(source_page::ARRIVAL_DAYS as u64);
+        // A bound on the work one page view may do for a very busy source.
+        let seen = st.store.first_seen_since(&id, since, 20_000)?;
+        Ok::<_, crate::store::StoreError>((st.store.newest(&id, source_page::NEWEST_ITEMS)?, seen))
+    })
+    .await
+    .map_err(|e| ServeError::Internal(e.to_string()))?
+    .map_err(|e| ServeError::Internal(e.to_string()))?;
+    let mut polls = state.board.polls(&src.id);
+    for p in &mut polls {
+        p.error = p.error.as_deref().map(|e| source_page::scrub(e, &src));
+    }
+    row.last_error = row.last_error.map(|e| source_page::scrub(&e, &src));
+    let view = source_page::SourceView {
+        last_success: state.board.get(&src.id).and_then(|s| s.last_success),
+        polls,
+        arrivals: source_page::arrivals_per_day(&first_seen, now),
+        newest: newest
+            .into_iter()
+            .map(|a| source_page::ItemLink {
+                time: a.sort_time(),
+                title: a.title,
+                url: a.url,
+            })
+            .collect(),
+        settings: source_page::settings(&src),
+        // Private channels are left out, as on `/`.
+        channels: cfg
+            .channels_of(&src.id)
+            .iter()
+            .filter_map(|c| cfg.channels.get(c))
+            .filter(|c| !c.is_private())
+            .map(|c| (c.id.clone(), c.title.clone()))
+            .collect(),
+        row,
+    };
+    Ok(text(
+        "text/html; charset=utf-8",
+        source_page::source_html(&view, now),
+    ))
 }
 
 fn opml(state: &Arc<ServeState>) -> Response<Bytes> {

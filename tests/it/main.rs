@@ -19,6 +19,7 @@ mod polling;
 mod render_stage;
 mod request_options;
 mod secrets;
+mod source_page;
 mod support;
 mod websub_hub;
 mod websub_subscriber;
