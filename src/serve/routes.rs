@@ -15,7 +15,7 @@ use super::state::ServeState;
 use crate::config::ChannelConfig;
 use crate::model::cluster::ClusterStatus;
 use crate::serve::cache::Rendered;
-use crate::serve::pages::{self, ChannelCard, SourceRow};
+use crate::serve::pages::{self, ChannelCard};
 use crate::serve::render::{self, Format};
 use crate::serve::{aggregate, paging, source_page};
 
@@ -594,31 +594,8 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// Every configured source's row, from the in-memory states (no store access).
-fn source_rows(state: &ServeState) -> Vec<SourceRow> {
-    let cfg = state.config.load();
-    cfg.sources
-        .values()
-        .map(|src| {
-            let s = state.board.state(&src.id, src.url.as_str());
-            SourceRow {
-                id: src.id.clone(),
-                url: crate::model::redact::url(s.url.as_deref().unwrap_or(src.url.as_str())),
-                status: s.status,
-                // Redacted where it is made (`ingest::refresh::fail`), logs included.
-                last_error: s.last_error,
-                last_poll: s.last_poll,
-                next_poll: s.next_poll,
-                items: s.items,
-                consecutive_failures: s.consecutive_failures,
-                repairs: s.repairs,
-            }
-        })
-        .collect()
-}
-
 async fn api_sources(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
-    let rows = source_rows(state);
+    let rows = state.source_rows();
     let json: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {
@@ -654,7 +631,7 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
             tokio::task::spawn_blocking(move || st.cache.update_infos(&st.store, &cfg2, &stale))
                 .await;
     }
-    let rows = source_rows(state);
+    let rows = state.source_rows();
     // Private channels are left out entirely (no card, no autodiscovery link).
     let cards: Vec<ChannelCard> = cfg
         .channels
@@ -679,51 +656,12 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
 
 /// `GET /sources/{id}`: the source page (`serve::source_page`); 404 for an unknown source.
 async fn source(state: &Arc<ServeState>, id: &str) -> Result<Response<Bytes>, ServeError> {
-    let cfg = state.config.load_full();
-    let src = cfg.sources.get(id).ok_or(ServeError::NotFound)?.clone();
-    let mut row = source_rows(state)
-        .into_iter()
-        .find(|r| r.id == src.id)
+    let (st, id, now) = (state.clone(), id.to_string(), Utc::now());
+    let view = tokio::task::spawn_blocking(move || st.source_view(&id, now))
+        .await
+        .map_err(|e| ServeError::Internal(e.to_string()))?
+        .map_err(|e| ServeError::Internal(e.to_string()))?
         .ok_or(ServeError::NotFound)?;
-    let now = Utc::now();
-    let (st, id) = (state.clone(), src.id.clone());
-    let (newest, first_seen) = tokio::task::spawn_blocking(move || {
-        let since = now - chrono::Days::new(source_page::ARRIVAL_DAYS as u64);
-        // A bound on the work one page view may do for a very busy source.
-        let seen = st.store.first_seen_since(&id, since, 20_000)?;
-        Ok::<_, crate::store::StoreError>((st.store.newest(&id, source_page::NEWEST_ITEMS)?, seen))
-    })
-    .await
-    .map_err(|e| ServeError::Internal(e.to_string()))?
-    .map_err(|e| ServeError::Internal(e.to_string()))?;
-    let mut polls = state.board.polls(&src.id);
-    for p in &mut polls {
-        p.error = p.error.as_deref().map(|e| source_page::scrub(e, &src));
-    }
-    row.last_error = row.last_error.map(|e| source_page::scrub(&e, &src));
-    let view = source_page::SourceView {
-        last_success: state.board.get(&src.id).and_then(|s| s.last_success),
-        polls,
-        arrivals: source_page::arrivals_per_day(&first_seen, now),
-        newest: newest
-            .into_iter()
-            .map(|a| source_page::ItemLink {
-                time: a.sort_time(),
-                title: a.title,
-                url: a.url,
-            })
-            .collect(),
-        settings: source_page::settings(&src),
-        // Private channels are left out, as on `/`.
-        channels: cfg
-            .channels_of(&src.id)
-            .iter()
-            .filter_map(|c| cfg.channels.get(c))
-            .filter(|c| !c.is_private())
-            .map(|c| (c.id.clone(), c.title.clone()))
-            .collect(),
-        row,
-    };
     Ok(text(
         "text/html; charset=utf-8",
         source_page::source_html(&view, now),
