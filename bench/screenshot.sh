@@ -6,7 +6,11 @@
 #   2. load it with console logging on and report any console message or error (there is no
 #      JavaScript on the page, so any is a bug: a blocked resource, a bad URL);
 #   3. dump the DOM as the browser built it, take every <link rel="alternate"> autodiscovery link
-#      and fetch it with curl: each must answer 200 with the type the link announces.
+#      and fetch it with curl: each must answer 200 with the type the link announces;
+#   4. the Chinese source's page `/sources/shaanxi-gbk` (issue 17), after polls that work and
+#      polls that fail (its document is a copy, polled every 2 s, taken away for a few seconds):
+#      screenshots at 1280 and 390 wide (and at full length), console messages, and the charts'
+#      marks counted in the DOM the browser built.
 # Screenshots go to OUT (default /tmp/feedloom-screens), whose path is printed. Exits 1 if a check
 # fails. Needs chromium and a CJK font (fonts-wqy-zenhei; both installed when missing and run as
 # root), python3, curl.
@@ -42,6 +46,20 @@ WORK=$(mktemp -d /tmp/feedloom-screenshot-XXXXXX)
 mkdir -p "$OUT"
 # shellcheck source=bench/shipped-daemon.sh
 . "$ROOT/bench/shipped-daemon.sh"
+# The Chinese source polled every 2 s from a copy of its document, which goes away for a few
+# seconds (below): its page then has polls that worked and polls that failed to draw.
+cp "$ROOT/feeds/gbk.rss" "$WORK/gbk.rss"
+edit_shipped_config() {
+  python3 - "$1" "$WORK/gbk.rss" <<'PY'
+import re, sys
+path, copy = sys.argv[1], sys.argv[2]
+head, sep, rest = open(path).read().partition("[sources.shaanxi-gbk]")
+body, nxt, tail = rest.partition("\n[")
+body = re.sub(r'url = "[^"]*"', f'url = "{copy}"', body)
+body = re.sub(r'interval = "[^"]*"', 'interval = "2s"', body)
+open(path, "w").write(head + sep + body + nxt + tail)
+PY
+}
 start_shipped_daemon
 cleanup() {
   stop_shipped_daemon
@@ -54,6 +72,14 @@ wait_sources 'all(x["status"]!="pending" for x in s)' 10 || true
 # Render every channel once (the first feed request renders a channel), as a reader would have.
 curl -fsS "$BASE/opml" | grep -o 'xmlUrl="[^"]*"' | sed 's/xmlUrl="//; s/"$//' |
   while read -r u; do curl -fsS -o /dev/null "$u"; done
+
+# The Chinese source's document goes away for a few polls, then comes back.
+sleep 5
+mv "$WORK/gbk.rss" "$WORK/gbk.rss.away"
+sleep 5
+mv "$WORK/gbk.rss.away" "$WORK/gbk.rss"
+sleep 4
+SOURCE_PAGE="$BASE/sources/shaanxi-gbk"
 
 chrome() {
   # A fresh profile per run; every background service that would reach the network is off.
@@ -78,12 +104,39 @@ for f in index-desktop index-phone index-phone-full; do
   fi
 done
 
-# Console messages and load errors.
-chrome --enable-logging=stderr --v=0 --dump-dom "$BASE/" >"$WORK/dom.html" 2>"$WORK/console.log"
-if grep -E "CONSOLE|Uncaught|Failed to load resource|net::ERR_" "$WORK/console.log" >"$WORK/console-errors.txt"; then
-  echo "console messages:"; sed 's/^/  /' "$WORK/console-errors.txt"; failed=1
-else
-  echo "console: no messages or errors"
+# The source page: desktop, phone, and both at full length (the settings are at the bottom).
+chrome --window-size=1280,900 --screenshot="$OUT/source-desktop.png" "$SOURCE_PAGE" 2>"$WORK/s-desktop.log" >/dev/null
+chrome --window-size=1280,2000 --screenshot="$OUT/source-desktop-full.png" "$SOURCE_PAGE" 2>"$WORK/s-desktop-full.log" >/dev/null
+chrome --window-size=390,844 --screenshot="$OUT/source-phone.png" "$SOURCE_PAGE" 2>"$WORK/s-phone.log" >/dev/null
+chrome --window-size=390,2600 --screenshot="$OUT/source-phone-full.png" "$SOURCE_PAGE" 2>"$WORK/s-phone-full.log" >/dev/null
+for f in source-desktop source-desktop-full source-phone source-phone-full; do
+  if [ -s "$OUT/$f.png" ]; then
+    echo "screenshot: $OUT/$f.png ($(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$OUT/$f.png"))"
+  else
+    echo "screenshot $f missing"; failed=1
+  fi
+done
+
+# Console messages and load errors, on both pages.
+console_check() {
+  local name=$1 url=$2
+  chrome --enable-logging=stderr --v=0 --dump-dom "$url" >"$WORK/dom-$name.html" 2>"$WORK/console-$name.log"
+  if grep -E "CONSOLE|Uncaught|Failed to load resource|net::ERR_" "$WORK/console-$name.log" >"$WORK/console-errors-$name.txt"; then
+    echo "console ($name): messages:"; sed 's/^/  /' "$WORK/console-errors-$name.txt"; failed=1
+  else
+    echo "console ($name): no messages or errors"
+  fi
+}
+console_check index "$BASE/"
+cp "$WORK/dom-index.html" "$WORK/dom.html"
+console_check source "$SOURCE_PAGE"
+# The charts as the browser built them: a mark per poll (some failed), a bar per day.
+polls=$({ grep -o '<g class="poll [a-z]*"' "$WORK/dom-source.html" || true; } | wc -l)
+failures=$({ grep -o '<g class="poll failed"' "$WORK/dom-source.html" || true; } | wc -l)
+days=$({ grep -o '<g class="day"' "$WORK/dom-source.html" || true; } | wc -l)
+echo "source page: $polls polls drawn ($failures failed), $days days"
+if [ "$polls" -lt 3 ] || [ "$failures" -lt 1 ] || [ "$days" != 30 ]; then
+  echo "source page: expected 3 polls or more with a failure among them, and 30 days"; failed=1
 fi
 
 # Autodiscovery links from the DOM the browser built, each fetched.

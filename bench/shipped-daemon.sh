@@ -1,7 +1,8 @@
 # Sourced (not run) by scripts that need the daemon serving the shipped config.toml: the same
 # sources with absolute paths to feeds/, a free port on 127.0.0.1 and a throwaway store.
 # Needs ROOT (the repo), BIN (the feedloom binary) and WORK (a scratch folder); sets PORT, BASE
-# and PID; the daemon logs to $WORK/feedloom.log.
+# and PID; the daemon logs to $WORK/feedloom.log. A function edit_shipped_config, when defined,
+# is called with the copy's path before the daemon starts.
 
 start_shipped_daemon() {
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -10,6 +11,8 @@ start_shipped_daemon() {
       -e "s#^base_url = .*#base_url = \"$BASE\"#" \
       -e "s#^path = .*#path = \"$WORK/store.sled\"#" \
       -e "s#url = \"feeds/#url = \"$ROOT/feeds/#" "$ROOT/config.toml" > "$WORK/config.toml"
+  # A script may change its copy before the daemon reads it (defining edit_shipped_config).
+  if declare -F edit_shipped_config >/dev/null; then edit_shipped_config "$WORK/config.toml"; fi
   "$BIN" --config "$WORK/config.toml" serve 2>"$WORK/feedloom.log" &
   PID=$!
 }

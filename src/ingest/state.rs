@@ -7,8 +7,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use super::fetch::Fetcher;
-use super::refresh::{RefreshCtx, RefreshReport, Sink};
+use super::refresh::{Outcome, RefreshCtx, RefreshReport, Sink};
 use crate::config::{Config, SourceConfig};
+use crate::model::board::{PollOutcome, PollRecord};
 use crate::model::Retention;
 use crate::model::{SourceBoard, SourceState};
 use crate::store::Store;
@@ -129,6 +130,7 @@ impl Ingest {
             updated = report.counts.updated, unchanged = report.counts.unchanged, ms = report.elapsed.as_millis() as u64, "refreshed");
         let changed = report.changed();
         self.websub_after_poll(&report.source, report.hub.as_ref());
+        self.board.record_poll(&report.source, poll_record(&report));
         self.board.set(&report.source, report.state);
         if changed {
             let channels = self.config.load().channels_of(&report.source);
@@ -187,5 +189,26 @@ impl Ingest {
             let channels: Vec<String> = channels.into_iter().collect();
             (self.changed)(&channels);
         }
+    }
+}
+
+/// What the source page keeps of a finished refresh.
+fn poll_record(report: &RefreshReport) -> PollRecord {
+    let (outcome, error) = match &report.outcome {
+        Outcome::Stored => (PollOutcome::Stored, None),
+        Outcome::NotModified => (PollOutcome::NotModified, None),
+        Outcome::SameBody => (PollOutcome::Unchanged, None),
+        // Both texts were redacted where they were made (`refresh::fail`).
+        Outcome::Failed(why) => (PollOutcome::Failed, Some(why.clone())),
+        Outcome::Gone => (PollOutcome::Gone, report.state.last_error.clone()),
+    };
+    PollRecord {
+        at: chrono::Utc::now(),
+        outcome,
+        duration: report.elapsed,
+        bytes: report.bytes as u64,
+        new: report.counts.new,
+        updated: report.counts.updated,
+        error,
     }
 }

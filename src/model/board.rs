@@ -1,23 +1,103 @@
 //! The live state of every source, shared by the write path (which updates it after each
-//! refresh) and the read path (which shows it on `/` and `/api/sources`). It is a plain map
-//! behind a lock: both paths get a handle to it instead of reaching for the whole daemon.
+//! refresh) and the read path (which shows it on `/`, `/api/sources` and `/sources/{id}`). It
+//! is a plain map behind a lock: both paths get a handle to it instead of reaching for the
+//! whole daemon. Next to it, each source's last [`POLL_HISTORY`] polls, kept in memory only
+//! (a restart starts them afresh): a picture of recent behaviour, not a record to replicate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use super::{SourceState, SourceStatus};
+
+/// Polls remembered per source.
+pub const POLL_HISTORY: usize = 100;
+
+/// How one poll ended, as the source page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// A document was read and stored (new, changed or no different items).
+    Stored,
+    /// 304 from the origin.
+    NotModified,
+    /// The same bytes as last time: nothing parsed.
+    Unchanged,
+    Failed,
+    /// HTTP 410: polling stopped.
+    Gone,
+}
+
+impl PollOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            PollOutcome::Stored => "ok",
+            PollOutcome::NotModified => "not modified",
+            PollOutcome::Unchanged => "unchanged",
+            PollOutcome::Failed => "failed",
+            PollOutcome::Gone => "gone",
+        }
+    }
+
+    /// A failure, drawn apart from the others.
+    pub fn is_failure(self) -> bool {
+        matches!(self, PollOutcome::Failed | PollOutcome::Gone)
+    }
+}
+
+/// One poll of one source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollRecord {
+    /// When it ended.
+    pub at: DateTime<Utc>,
+    pub outcome: PollOutcome,
+    pub duration: Duration,
+    /// Bytes of the document fetched (0 for a 304 or a failure before the body).
+    pub bytes: u64,
+    pub new: usize,
+    pub updated: usize,
+    /// The error in words (already redacted where it was made).
+    pub error: Option<String>,
+}
 
 /// Every source's latest state, as loaded from the store at start and updated by refreshes.
 #[derive(Debug, Default)]
 pub struct SourceBoard {
     states: Mutex<HashMap<String, SourceState>>,
+    /// The last polls of each source, oldest first. A lock of its own: recording a poll never
+    /// waits for a page reading states, and the other way round.
+    polls: Mutex<HashMap<String, VecDeque<PollRecord>>>,
 }
 
 impl SourceBoard {
     pub fn new(states: impl IntoIterator<Item = (String, SourceState)>) -> SourceBoard {
         SourceBoard {
             states: Mutex::new(states.into_iter().collect()),
+            polls: Mutex::default(),
         }
+    }
+
+    /// Remember a poll of `id`; the oldest one goes once there are [`POLL_HISTORY`].
+    pub fn record_poll(&self, id: &str, poll: PollRecord) {
+        let mut polls = self.polls.lock().expect("board lock");
+        let ring = polls
+            .entry(id.to_string())
+            .or_insert_with(|| VecDeque::with_capacity(POLL_HISTORY));
+        if ring.len() >= POLL_HISTORY {
+            ring.pop_front();
+        }
+        ring.push_back(poll);
+    }
+
+    /// The last polls of `id`, oldest first (empty when it was not polled since the start).
+    pub fn polls(&self, id: &str) -> Vec<PollRecord> {
+        self.polls
+            .lock()
+            .expect("board lock")
+            .get(id)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The state a refresh of source `id`, configured at `configured_url`, starts from (and
@@ -66,5 +146,37 @@ pub fn starting_state(configured_url: &str, stored: Option<SourceState>) -> Sour
             url: Some(configured),
             ..Default::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll(n: usize) -> PollRecord {
+        PollRecord {
+            at: DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),
+            outcome: PollOutcome::Stored,
+            duration: Duration::from_millis(n as u64),
+            bytes: n as u64,
+            new: n,
+            updated: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn poll_history_keeps_the_last_hundred_oldest_first() {
+        let board = SourceBoard::default();
+        assert!(board.polls("a").is_empty());
+        for n in 0..POLL_HISTORY + 7 {
+            board.record_poll("a", poll(n));
+        }
+        board.record_poll("b", poll(1));
+        let a = board.polls("a");
+        assert_eq!(a.len(), POLL_HISTORY);
+        assert_eq!(a.first().unwrap().new, 7, "the oldest seven went");
+        assert_eq!(a.last().unwrap().new, POLL_HISTORY + 6);
+        assert_eq!(board.polls("b").len(), 1);
     }
 }

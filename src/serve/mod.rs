@@ -14,6 +14,7 @@ pub mod paging;
 pub mod render;
 pub mod routes;
 pub mod sendfile;
+pub mod source_page;
 pub mod state;
 pub mod websub;
 

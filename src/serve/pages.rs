@@ -141,7 +141,7 @@ pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// `<time>` with the relative time as text, the absolute UTC time in `title` (shown on hover)
 /// and RFC 3339 in `datetime`; a dash when there is no time.
-fn time(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+pub(super) fn time(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     match t {
         None => "<span class=\"none\">—</span>".into(),
         Some(t) => format!(
@@ -154,7 +154,7 @@ fn time(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 }
 
 /// A link for http(s) URLs; plain text for anything else (`file://` sources).
-fn maybe_link(url: &str, text: &str) -> String {
+pub(super) fn maybe_link(url: &str, text: &str) -> String {
     if url.starts_with("http://") || url.starts_with("https://") {
         format!(
             "<a href=\"{}\" rel=\"nofollow noreferrer\">{}</a>",
@@ -166,7 +166,7 @@ fn maybe_link(url: &str, text: &str) -> String {
     }
 }
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1a1a1a;--mute:#5f6368;--bg:#fff;--card:#f6f7f9;--line:#dfe1e5;\
 --link:#0b57d0;--bad:#b3261e;--badbg:#fdecea;--warn:#8a5a00;--okc:#137333}\
 @media(prefers-color-scheme:dark){:root{--fg:#e8eaed;--mute:#9aa0a6;--bg:#16181b;--card:#202326;\
@@ -334,10 +334,11 @@ pub fn index_page(
             let label = status_label(s.status);
             out.push_str(&format!(
                 "<tr class=\"{label}\" id=\"source-{}\">\
-                 <td class=\"src\"><strong>{}</strong><small>{}</small></td>\
+                 <td class=\"src\"><strong><a href=\"/sources/{}\">{}</a></strong><small>{}</small></td>\
                  <td class=\"st\"><span class=\"badge {label}\">{label}</span></td>\
                  <td class=\"err\">{}</td><td class=\"n f\">{}</td>\
                  <td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>\n",
+                esc(&path_segment(&s.id)),
                 esc(&path_segment(&s.id)),
                 esc(&s.id),
                 maybe_link(&s.url, &s.url),
@@ -418,7 +419,7 @@ fn cluster_section(out: &mut String, c: &ClusterStatus, now: DateTime<Utc>) {
     out.push_str("</tbody>\n</table>\n</div>\n");
 }
 
-fn plural(n: usize) -> &'static str {
+pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

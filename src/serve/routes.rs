@@ -15,9 +15,9 @@ use super::state::ServeState;
 use crate::config::ChannelConfig;
 use crate::model::cluster::ClusterStatus;
 use crate::serve::cache::Rendered;
-use crate::serve::pages::{self, ChannelCard, SourceRow};
+use crate::serve::pages::{self, ChannelCard};
 use crate::serve::render::{self, Format};
-use crate::serve::{aggregate, paging};
+use crate::serve::{aggregate, paging, source_page};
 
 /// What can go wrong serving a request; mapped to a status in one place.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +203,7 @@ pub async fn respond(
     resp
 }
 
-const ROUTES: [&str; 8] = [
+const ROUTES: [&str; 9] = [
     "index",
     "opml",
     "healthz",
@@ -212,6 +212,7 @@ const ROUTES: [&str; 8] = [
     "feed",
     "admin",
     "other",
+    "source",
 ];
 const STATUSES: [&str; 8] = ["200", "304", "400", "404", "405", "500", "503", "other"];
 
@@ -237,6 +238,7 @@ fn route_index(path: &str) -> usize {
         "/api/sources" | "/api/cluster" => 4,
         p if p.starts_with("/feeds/") => 5,
         p if p.starts_with("/admin/") => 6,
+        p if p.starts_with("/sources/") => 8,
         _ => 7,
     }
 }
@@ -294,6 +296,15 @@ async fn handle(
             feed(state, &name, query, headers).await?
         }
         "/" if read => index(state).await?,
+        p if p.starts_with("/sources/") => {
+            if !read {
+                return Err(ServeError::MethodNotAllowed);
+            }
+            let id = percent_encoding::percent_decode_str(&p["/sources/".len()..])
+                .decode_utf8()
+                .map_err(|_| ServeError::NotFound)?;
+            source(state, &id).await?
+        }
         "/opml" if read => opml(state),
         "/healthz" if read => healthz(state).await?,
         "/metrics" if read => {
@@ -584,31 +595,8 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// Every configured source's row, from the in-memory states (no store access).
-fn source_rows(state: &ServeState) -> Vec<SourceRow> {
-    let cfg = state.config.load();
-    cfg.sources
-        .values()
-        .map(|src| {
-            let s = state.board.state(&src.id, src.url.as_str());
-            SourceRow {
-                id: src.id.clone(),
-                url: crate::model::redact::url(s.url.as_deref().unwrap_or(src.url.as_str())),
-                status: s.status,
-                // Redacted where it is made (`ingest::refresh::fail`), logs included.
-                last_error: s.last_error,
-                last_poll: s.last_poll,
-                next_poll: s.next_poll,
-                items: s.items,
-                consecutive_failures: s.consecutive_failures,
-                repairs: s.repairs,
-            }
-        })
-        .collect()
-}
-
 async fn api_sources(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
-    let rows = source_rows(state);
+    let rows = state.source_rows();
     let json: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {
@@ -644,7 +632,7 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
             tokio::task::spawn_blocking(move || st.cache.update_infos(&st.store, &cfg2, &stale))
                 .await;
     }
-    let rows = source_rows(state);
+    let rows = state.source_rows();
     // Private channels are left out entirely (no card, no autodiscovery link).
     let cards: Vec<ChannelCard> = cfg
         .channels
@@ -665,6 +653,20 @@ async fn index(state: &Arc<ServeState>) -> Result<Response<Bytes>, ServeError> {
     let cluster = state.cluster.as_ref().map(|view| view());
     let page = pages::index_page("feedloom", &cards, &rows, cluster.as_ref(), Utc::now());
     Ok(text("text/html; charset=utf-8", page))
+}
+
+/// `GET /sources/{id}`: the source page (`serve::source_page`); 404 for an unknown source.
+async fn source(state: &Arc<ServeState>, id: &str) -> Result<Response<Bytes>, ServeError> {
+    let (st, id, now) = (state.clone(), id.to_string(), Utc::now());
+    let view = tokio::task::spawn_blocking(move || st.source_view(&id, now))
+        .await
+        .map_err(|e| ServeError::Internal(e.to_string()))?
+        .map_err(|e| ServeError::Internal(e.to_string()))?
+        .ok_or(ServeError::NotFound)?;
+    Ok(text(
+        "text/html; charset=utf-8",
+        source_page::source_html(&view, now),
+    ))
 }
 
 fn opml(state: &Arc<ServeState>) -> Response<Bytes> {

@@ -1,5 +1,6 @@
 //! The read path's handle on the daemon: [`ServeState`], what the listener and the routes work
-//! with, made by the wiring (`app`); the render worker; the process's metrics recorder.
+//! with, made by the wiring (`app`); what the status pages show of the sources; the render
+//! worker; the process's metrics recorder.
 
 use std::sync::{Arc, OnceLock};
 
@@ -8,11 +9,13 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
 use super::cache::FeedCache;
+use super::pages::SourceRow;
+use super::source_page::{self, ItemLink, SourceView};
 use super::websub::Hub;
 use crate::config::{Config, ConfigError, ReloadSummary};
 use crate::model::cluster::ClusterStatus;
 use crate::model::SourceBoard;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Re-reads the config and swaps it in (the wiring decides how); `POST /admin/reload` calls it.
 pub type Reload = Arc<dyn Fn() -> Result<ReloadSummary, ConfigError> + Send + Sync>;
@@ -67,6 +70,77 @@ impl ServeState {
         }
         self.cache.mark_dirty(channels);
         self.render_wakeup.notify_one();
+    }
+
+    /// Every configured source's row, from the in-memory states (no store access).
+    pub fn source_rows(&self) -> Vec<SourceRow> {
+        let cfg = self.config.load();
+        cfg.sources
+            .values()
+            .map(|src| {
+                let s = self.board.state(&src.id, src.url.as_str());
+                SourceRow {
+                    id: src.id.clone(),
+                    url: crate::model::redact::url(s.url.as_deref().unwrap_or(src.url.as_str())),
+                    status: s.status,
+                    // Redacted where it is made (`ingest::refresh::fail`), logs included.
+                    last_error: s.last_error,
+                    last_poll: s.last_poll,
+                    next_poll: s.next_poll,
+                    items: s.items,
+                    consecutive_failures: s.consecutive_failures,
+                    repairs: s.repairs,
+                }
+            })
+            .collect()
+    }
+
+    /// What the page of source `id` shows (`None`: no such source). Reads the store: call it
+    /// on the blocking pool.
+    pub fn source_view(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<SourceView>, StoreError> {
+        let cfg = self.config.load_full();
+        let Some(src) = cfg.sources.get(id) else {
+            return Ok(None);
+        };
+        let Some(mut row) = self.source_rows().into_iter().find(|r| r.id == src.id) else {
+            return Ok(None);
+        };
+        let since = now - chrono::Days::new(source_page::ARRIVAL_DAYS as u64);
+        // A bound on the work one page view may do for a very busy source.
+        let first_seen = self.store.first_seen_since(id, since, 20_000)?;
+        let newest = self.store.newest(id, source_page::NEWEST_ITEMS)?;
+        let mut polls = self.board.polls(id);
+        for p in &mut polls {
+            p.error = p.error.as_deref().map(|e| source_page::scrub(e, src));
+        }
+        row.last_error = row.last_error.map(|e| source_page::scrub(&e, src));
+        Ok(Some(SourceView {
+            last_success: self.board.get(id).and_then(|s| s.last_success),
+            polls,
+            arrivals: source_page::arrivals_per_day(&first_seen, now),
+            newest: newest
+                .into_iter()
+                .map(|a| ItemLink {
+                    time: a.sort_time(),
+                    title: a.title,
+                    url: a.url,
+                })
+                .collect(),
+            settings: source_page::settings(src),
+            // Private channels are left out, as on `/`.
+            channels: cfg
+                .channels_of(id)
+                .iter()
+                .filter_map(|c| cfg.channels.get(c))
+                .filter(|c| !c.is_private())
+                .map(|c| (c.id.clone(), c.title.clone()))
+                .collect(),
+            row,
+        }))
     }
 
     /// Mark every configured channel stale (at start, and after a reload).

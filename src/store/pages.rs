@@ -1,9 +1,12 @@
 //! Reads for paged feeds and catch-up (see `model::cursor`): a source's index entries behind
 //! a place in the feed, its articles in the order they arrived after a cursor, the greatest
-//! arrival retention removed; and the one-time migration that gives every article stored
+//! arrival retention removed; when a source's recent articles were first seen (the source
+//! page's arrivals per day); and the one-time migration that gives every article stored
 //! before arrivals existed its arrival key.
 
 use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
 
 use super::codec::*;
 use super::{IndexEntry, Store, StoreError};
@@ -88,6 +91,44 @@ impl Store {
     /// The greatest arrival among the articles of `source` that retention removed (0: none).
     pub fn pruned_arrival(&self, source: &str) -> Result<u64, StoreError> {
         Ok(read_u64(self.tree()?.get(pruned_key(source))?))
+    }
+
+    /// When `source`'s articles first seen since `since` were (at most `max`), newest arrival
+    /// first: the arrival index read backwards. Arrivals follow the order articles landed, and
+    /// first-seen times are the clocks of the refreshes that found them, so the two agree up to
+    /// clock differences between nodes; the scan stops at the first article seen a day before
+    /// `since`, not at the first one before it.
+    pub fn first_seen_since(
+        &self,
+        source: &str,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let tree = self.tree()?;
+        let prefix = arrival_prefix(source);
+        let stop = since - chrono::Duration::days(1);
+        let mut out = Vec::new();
+        for k in tree.scan_prefix(&prefix).keys().rev() {
+            if out.len() >= max {
+                break;
+            }
+            let k = k?;
+            let Some(id) = k.get(prefix.len() + 8..prefix.len() + 24) else {
+                continue;
+            };
+            let mut ak = Vec::with_capacity(17);
+            ak.push(P_ARTICLE);
+            ak.extend_from_slice(id);
+            let Some(v) = tree.get(&ak)? else { continue };
+            let a: Article = decode(&ak, &v)?;
+            if a.first_seen < stop {
+                break;
+            }
+            if a.first_seen >= since {
+                out.push(a.first_seen);
+            }
+        }
+        Ok(out)
     }
 
     /// The articles with these ids, in this order; a missing one is skipped.

@@ -507,3 +507,29 @@ fn a_store_older_than_arrivals_is_indexed_once_at_open() {
         "item 9"
     );
 }
+
+#[test]
+fn first_seen_since_reads_recent_arrivals_newest_first() {
+    let (_d, s) = open();
+    let st = SourceState::default();
+    let now = Utc::now();
+    let ago = |days: i64| now - chrono::Duration::days(days);
+    // Applied in the order they were first seen, as refreshes land.
+    for (n, seen) in [(1, ago(40)), (2, ago(10)), (3, ago(0))] {
+        let mut a = art("a", n, n as i64);
+        a.first_seen = seen;
+        s.apply_refresh("a", vec![a], &st, Retention::default(), seen)
+            .unwrap();
+    }
+    let mut other = art("b", 9, 9);
+    other.first_seen = ago(1);
+    s.apply_refresh("b", vec![other], &st, Retention::default(), now)
+        .unwrap();
+    assert_eq!(
+        s.first_seen_since("a", ago(30), 100).unwrap(),
+        vec![ago(0), ago(10)],
+        "the one seen 40 days ago is left out, and source b's"
+    );
+    assert_eq!(s.first_seen_since("a", ago(30), 1).unwrap(), vec![ago(0)]);
+    assert!(s.first_seen_since("none", ago(30), 100).unwrap().is_empty());
+}

@@ -19,6 +19,7 @@ mod polling;
 mod render_stage;
 mod request_options;
 mod secrets;
+mod source_page;
 mod suggest;
 mod support;
 mod websub_hub;

@@ -1,5 +1,5 @@
 //! Secrets in source URLs (user-info, API keys in the query) never reach the logs,
-//! `/api/sources`, the index page or the served feeds (relative links): the daemon runs as a child process logging at info level
+//! `/api/sources`, the index page, the source pages or the served feeds (relative links): the daemon runs as a child process logging at info level
 //! (trace and debug logs of html5ever print page text, see the session note), with one source that works and one that fails (errors may quote their URL).
 
 use std::time::{Duration, Instant};
@@ -49,6 +49,10 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
     assert!(origin.hits("/missing.rss") > 0);
     let api = serde_json::to_string(&sources).unwrap();
     let page = get_text(daemon.url("/")).await;
+    // The sources' own pages: their settings, and the failing one's error in words.
+    let source_pages =
+        get_text(daemon.url("/sources/good")).await + &get_text(daemon.url("/sources/bad")).await;
+    assert!(source_pages.contains("REDACTED"), "{source_pages}");
     // The story's relative link was resolved against the source URL, without its user-info.
     let feed = get_text(daemon.url("/feeds/news.json")).await;
     assert!(feed.contains(&format!("http://{host}/rel/link")), "{feed}");
@@ -61,6 +65,10 @@ async fn source_url_secrets_stay_out_of_logs_api_and_pages() {
     for secret in [PASSWORD, KEY, TOKEN] {
         assert!(!api.contains(secret), "{secret} in /api/sources: {api}");
         assert!(!page.contains(secret), "{secret} on the index page");
+        assert!(
+            !source_pages.contains(secret),
+            "{secret} on a source page: {source_pages}"
+        );
         assert!(
             !feed.contains(secret),
             "{secret} in the served feed: {feed}"
