@@ -642,14 +642,23 @@ fn opml(path: &std::path::Path, action: OpmlAction) -> anyhow::Result<ExitCode> 
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             // Ids already taken in the config (when there is one) are avoided.
-            let toml = match Config::load(path) {
-                Ok(c) => {
-                    let sources = c.sources.keys().cloned().collect();
-                    let channels = c.channels.keys().cloned().collect();
-                    opml::import_avoiding(&text, &sources, &channels)
-                }
-                Err(_) => opml::import(&text),
+            let (sources, channels) = match Config::load(path) {
+                Ok(c) => (
+                    c.sources.keys().cloned().collect(),
+                    c.channels.keys().cloned().collect(),
+                ),
+                Err(_) => Default::default(),
             };
+            let mut progress: Option<progress::Progress> = None;
+            let mut on_feed = |_done: usize, total: usize| {
+                progress
+                    .get_or_insert_with(|| progress::Progress::new("converted", total))
+                    .tick()
+            };
+            let toml = opml::import_avoiding(&text, &sources, &channels, &mut on_feed);
+            if let Some(p) = progress.as_mut() {
+                p.finish();
+            }
             match toml {
                 Ok(t) => {
                     print!("{t}");

@@ -277,4 +277,36 @@ async fn poll_shows_progress_on_a_terminal() {
         "{tty:?}"
     );
     assert!(tty.contains("imported 12 source states"), "{tty:?}");
+
+    // `opml import` of a reader's export: `converted n/total` for its feeds on a terminal, the
+    // TOML on standard output.
+    let opml_path = dir.path().join("reader.opml");
+    let outlines: String = (0..5)
+        .map(|i| {
+            format!("<outline type=\"rss\" text=\"Feed {i}\" xmlUrl=\"https://f{i}.example/rss\"/>")
+        })
+        .collect();
+    std::fs::write(
+        &opml_path,
+        format!("<?xml version=\"1.0\"?><opml version=\"2.0\"><body>{outlines}</body></opml>"),
+    )
+    .unwrap();
+    let command = format!(
+        "FEEDLOOM_LOG=warn {} --config {} opml import {}",
+        env!("CARGO_BIN_EXE_feedloom"),
+        fresh.display(),
+        opml_path.display()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let tty = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    assert!(tty.contains("converted 5/5 ["), "{tty:?}");
+    assert!(tty.contains("https://f4.example/rss"), "{tty:?}");
 }

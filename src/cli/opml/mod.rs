@@ -27,19 +27,23 @@ pub const IMPORT_INTERVAL: &str = "30m";
 pub const TOP_LEVEL_CHANNEL: &str = "imported";
 
 /// A feed reader's OPML export → TOML text with `[sources.ID]` and `[channels.ID]` tables.
+#[cfg(test)]
 pub fn import(opml: &str) -> Result<String, OpmlError> {
-    import_avoiding(opml, &BTreeSet::new(), &BTreeSet::new())
+    import_avoiding(opml, &BTreeSet::new(), &BTreeSet::new(), &mut |_, _| {})
 }
 
-/// Like [`import`], but never produces a source id in `taken_sources` or a channel id in
+/// A feed reader's OPML export → TOML text with `[sources.ID]` and `[channels.ID]` tables,
+/// never producing a source id in `taken_sources` or a channel id in
 /// `taken_channels` (the ids the config already uses), so the result can be appended to it.
+/// `on_feed(done, total)` is called after each feed is given its id (for a progress line).
 pub fn import_avoiding(
     opml: &str,
     taken_sources: &BTreeSet<String>,
     taken_channels: &BTreeSet<String>,
+    on_feed: &mut dyn FnMut(usize, usize),
 ) -> Result<String, OpmlError> {
     let doc = reader::parse(opml)?;
-    let plan = plan(&doc, taken_sources, taken_channels);
+    let plan = plan(&doc, taken_sources, taken_channels, on_feed);
     if plan.sources.is_empty() {
         return Err(OpmlError::NoFeeds);
     }
@@ -110,6 +114,7 @@ fn plan(
     doc: &Document,
     taken_sources: &BTreeSet<String>,
     taken_channels: &BTreeSet<String>,
+    on_feed: &mut dyn FnMut(usize, usize),
 ) -> Plan {
     // Group feeds by the channel they go to: top-level feeds first (channel `imported`), then
     // each category in document order; nested categories are channels of their own, titled
@@ -149,9 +154,13 @@ fn plan(
     let mut by_url: HashMap<String, String> = HashMap::new();
     let mut sources = Vec::new();
     let mut channels = Vec::new();
+    let total: usize = groups.iter().map(|(_, feeds)| feeds.len()).sum();
+    let mut done = 0;
     for (title, feeds) in groups {
         let mut members: Vec<String> = Vec::new();
         for o in feeds {
+            done += 1;
+            on_feed(done, total);
             let url = o.feed_url().expect("grouped feeds have a URL");
             let id = match by_url.get(&url) {
                 Some(id) => id.clone(),
@@ -499,7 +508,7 @@ mod tests {
     fn ids_avoid_the_config_ids() {
         let taken_s: BTreeSet<String> = ["hacker-news".to_string()].into();
         let taken_c: BTreeSet<String> = ["tech".to_string(), "imported".to_string()].into();
-        let toml = import_avoiding(READER_EXPORT, &taken_s, &taken_c).unwrap();
+        let toml = import_avoiding(READER_EXPORT, &taken_s, &taken_c, &mut |_, _| {}).unwrap();
         assert!(!toml.contains("[sources.hacker-news]\n"), "{toml}");
         assert!(toml.contains("[sources.hacker-news-2]\n"), "{toml}");
         assert!(toml.contains("[sources.hacker-news-3]\n"), "{toml}");
