@@ -280,8 +280,10 @@ struct LeasePermit(crate::cluster::PollPermit);
 
 impl Permit for LeasePermit {
     fn lost(&self) -> bool {
-        // The write path looks every 200 ms: cut a little before that could be too late.
-        self.0.lost(std::time::Duration::from_millis(300))
+        // At the lease's end as this node counts it (from when the renewal was sent; NATS
+        // counts from when it got it, later, and another node takes the lease over only after
+        // its next round has seen it gone): the write path looks every 200 ms.
+        self.0.lost(std::time::Duration::ZERO)
     }
 }
 

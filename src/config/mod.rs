@@ -143,17 +143,20 @@ pub struct SourceConfig {
     pub kind: Option<SourceKind>,
     pub interval: Duration,
     pub timezone: Tz,
-    pub html: Option<HtmlConfig>,
+    /// Boxed, as the request options and full-text rules are: most sources have none, and a
+    /// config of 30,000 sources kept them inline at 700 bytes a source.
+    pub html: Option<Box<HtmlConfig>>,
     pub max_items: usize,
     pub max_age: Option<Duration>,
-    /// What the origin needs besides the URL: headers, User-Agent, credentials, a proxy.
-    pub request: RequestOptions,
+    /// What the origin needs besides the URL: headers, User-Agent, credentials, a proxy (one
+    /// shared empty value for all the sources that need nothing).
+    pub request: std::sync::Arc<RequestOptions>,
     /// When the URL is a web page announcing several feeds: the title of the one to poll.
     pub feed_title: Option<String>,
     /// `full_text = true` on a feed source: the page each new item links to is fetched once and
     /// read with these rules (the `[html]` selectors, or none for automatic extraction); its
     /// text becomes the item's content.
-    pub full_text: Option<ArticleRules>,
+    pub full_text: Option<Box<ArticleRules>>,
 }
 
 /// How to ask a source's origin for its document (`headers`, `user_agent`, `username` with
@@ -176,6 +179,17 @@ pub struct RequestOptions {
 }
 
 impl RequestOptions {
+    /// These options behind a shared pointer: empty options all share one.
+    pub fn shared(self) -> std::sync::Arc<RequestOptions> {
+        static EMPTY: std::sync::OnceLock<std::sync::Arc<RequestOptions>> =
+            std::sync::OnceLock::new();
+        if self.is_empty() {
+            EMPTY.get_or_init(Default::default).clone()
+        } else {
+            std::sync::Arc::new(self)
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self == &RequestOptions::default()
     }

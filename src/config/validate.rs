@@ -498,12 +498,12 @@ fn validate_source(
         }),
         interval,
         timezone,
-        html,
+        html: html.map(Box::new),
         max_items: positive(&raw.max_items, store.max_items, "max_items", p),
         max_age: duration_opt(&raw.max_age, "max_age", p).or(store.max_age),
-        request: validate_request(raw, p),
+        request: validate_request(raw, p).shared(),
         feed_title: raw.feed_title.clone().filter(|t| !t.trim().is_empty()),
-        full_text,
+        full_text: full_text.map(Box::new),
     })
 }
 

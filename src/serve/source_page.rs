@@ -103,7 +103,7 @@ pub fn settings(src: &SourceConfig) -> Vec<(String, String)> {
         .html
         .as_ref()
         .map(|h| &h.rules)
-        .or(src.full_text.as_ref())
+        .or(src.full_text.as_deref())
     {
         for (k, v) in [
             ("html.title", &rules.title),

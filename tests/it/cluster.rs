@@ -684,7 +684,9 @@ async fn a_node_killed_while_applying_ends_with_every_item_once() {
     // Rounds of changes: each source publishes a message of ITEMS changed articles per round.
     for round in 1..=4 {
         let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
-        wait_until(Duration::from_secs(30), "a round published", || async {
+        // Generous: on a loaded 2-core machine lease renewals lag, and a poll whose lease could
+        // have run out is cut off and done again.
+        wait_until(Duration::from_secs(90), "a round published", || async {
             a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
         })
         .await;
