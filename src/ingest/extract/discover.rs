@@ -158,8 +158,15 @@ pub fn hub_links(link_header: Option<&str>, body: &[u8], fetched_url: &str) -> O
             }
         }
     }
+    let head_bytes = &body[..body.len().min(HEAD_BYTES)];
+    // Nearly every feed names no hub: one cheap pass over the bytes settles it, before any
+    // decoding or pattern matching (this runs for every document a poll reads).
+    let names_hub = |b: &[u8]| b.windows(3).any(|w| w.eq_ignore_ascii_case(b"hub"));
+    if hub.is_none() && !names_hub(head_bytes) {
+        return None;
+    }
     if hub.is_none() || topic.is_none() {
-        let head = String::from_utf8_lossy(&body[..body.len().min(HEAD_BYTES)]);
+        let head = String::from_utf8_lossy(head_bytes);
         let link = regex_link();
         for m in link.find_iter(&head) {
             let tag = m.as_str();
@@ -221,7 +228,18 @@ fn regex_link() -> &'static regex::Regex {
 
 /// An attribute's value in one start tag (`"…"` or `'…'`), entities `&amp;` decoded.
 fn attr(tag: &str, name: &str) -> Option<String> {
-    let re = regex::Regex::new(&format!(r#"(?i)\s{name}\s*=\s*(?:"([^"]*)"|'([^']*)')"#)).ok()?;
+    static RE: std::sync::OnceLock<[regex::Regex; 2]> = std::sync::OnceLock::new();
+    let [rel, href] = RE.get_or_init(|| {
+        ["rel", "href"].map(|n| {
+            regex::Regex::new(&format!(r#"(?i)\s{n}\s*=\s*(?:"([^"]*)"|'([^']*)')"#))
+                .expect("valid regex")
+        })
+    });
+    let re = match name {
+        "rel" => rel,
+        "href" => href,
+        _ => return None,
+    };
     let c = re.captures(tag)?;
     let v = c.get(1).or_else(|| c.get(2))?.as_str();
     Some(v.replace("&amp;", "&"))
