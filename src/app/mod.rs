@@ -279,6 +279,10 @@ pub struct App {
 struct LeasePermit(crate::cluster::PollPermit);
 
 impl Permit for LeasePermit {
+    fn can_be_lost(&self) -> bool {
+        true
+    }
+
     fn lost(&self) -> bool {
         // At the lease's end as this node counts it (from when the renewal was sent; NATS
         // counts from when it got it, later, and another node takes the lease over only after

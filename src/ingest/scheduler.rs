@@ -150,6 +150,9 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                     stop: Some(stop),
                     ..st.refresh_ctx()
                 };
+                if !permit.can_be_lost() {
+                    return refresh::refresh(&ctx, &src, prev).await;
+                }
                 let poll = refresh::refresh(&ctx, &src, prev.clone());
                 tokio::pin!(poll);
                 loop {

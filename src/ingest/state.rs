@@ -22,6 +22,11 @@ pub type PollPermit = Box<dyn Permit>;
 
 /// A permit to poll one source, held while the poll runs.
 pub trait Permit: Send {
+    /// Whether the permit can be lost while a poll runs (so the poll must watch it).
+    fn can_be_lost(&self) -> bool {
+        false
+    }
+
     /// True once the permit no longer covers a request in flight (a cluster node whose lease
     /// ran out, unrenewed: another node may poll the source now). One node's never is.
     fn lost(&self) -> bool {

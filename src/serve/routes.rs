@@ -400,6 +400,45 @@ fn not_modified(r: &Rendered, headers: &HeaderMap) -> bool {
     false
 }
 
+/// A feed answer: 304 when the reader has it (`fresh`), else the gzip copy when accepted or
+/// the plain bytes; with the headers every feed answer has (type, `Vary`, caching).
+fn feed_answer(
+    fresh: bool,
+    headers: &HeaderMap,
+    plain: Bytes,
+    gzipped: impl FnOnce() -> Bytes,
+    format: Format,
+    private: bool,
+) -> Response<Bytes> {
+    let mut r = if fresh {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else if accepts_gzip(headers) {
+        let mut r = Response::new(gzipped());
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Response::new(plain)
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if private {
+            "private, max-age=60"
+        } else {
+            "public, max-age=60"
+        }),
+    );
+    r
+}
+
 /// Whether `If-None-Match` names this ETag (weak comparison); `None` without the header.
 fn etag_matches(etag: &str, headers: &HeaderMap) -> Option<bool> {
     let inm = headers
@@ -447,35 +486,20 @@ async fn feed_page(
         "\"{}\"",
         crate::model::ids::hex16(&<sha2::Sha256 as sha2::Digest>::digest(&body))
     );
-    let mut resp = if etag_matches(&etag, headers) == Some(true) {
-        let mut r = Response::new(Bytes::new());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else if accepts_gzip(headers) {
-        let mut r = Response::new(Bytes::from(super::cache::gzip(&body)));
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        Response::new(Bytes::from(body))
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+    let body = Bytes::from(body);
+    let gzipped = || Bytes::from(super::cache::gzip(&body));
+    let fresh = etag_matches(&etag, headers) == Some(true);
+    let mut resp = feed_answer(
+        fresh,
+        headers,
+        body.clone(),
+        gzipped,
+        format,
+        ch.is_private(),
     );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
+        resp.headers_mut().insert(header::ETAG, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if ch.is_private() {
-            "private, max-age=60"
-        } else {
-            "public, max-age=60"
-        }),
-    );
     Ok(resp)
 }
 
@@ -519,37 +543,16 @@ async fn feed(
             Some(why) => ServeError::Unavailable(format!("{e} (the store cannot write: {why})")),
             None => ServeError::Internal(e.to_string()),
         })?;
-    let mut resp = if not_modified(&rendered, headers) {
-        let mut r = Response::new(Bytes::new());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else if accepts_gzip(headers) {
-        let mut r = Response::new(rendered.gzip.clone());
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        Response::new(rendered.body.clone())
-    };
+    let fresh = not_modified(&rendered, headers);
+    let gzipped = || rendered.gzip.clone();
+    let plain = rendered.body.clone();
+    let mut resp = feed_answer(fresh, headers, plain, gzipped, format, ch.is_private());
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::ETAG, rendered.etag_header.clone());
     h.insert(header::LAST_MODIFIED, rendered.last_modified_header.clone());
     if let Some(link) = &rendered.link_header {
         h.insert(header::LINK, link.clone());
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if ch.is_private() {
-            "private, max-age=60"
-        } else {
-            "public, max-age=60"
-        }),
-    );
     Ok(resp)
 }
 

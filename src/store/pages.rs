@@ -32,23 +32,11 @@ impl Store {
         after: IndexEntry,
         limit: usize,
     ) -> Result<Vec<IndexEntry>, StoreError> {
-        let tree = self.tree()?;
         let prefix = index_prefix(source);
         let mut start = prefix.clone();
         start.extend_from_slice(&after.order);
         start.extend_from_slice(&after.id);
-        let range = (Bound::Excluded(start), Bound::Excluded(prefix_end(&prefix)));
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for k in tree.range(range).keys() {
-            if out.len() >= limit {
-                break;
-            }
-            let k = k?;
-            if let Some(e) = IndexEntry::from_key_tail(&k[prefix.len()..]) {
-                out.push(e);
-            }
-        }
-        Ok(out)
+        self.tails_after(&prefix, start, limit, IndexEntry::from_key_tail)
     }
 
     /// Up to `limit` arrival entries of `source` after `after`, oldest first.
@@ -58,24 +46,35 @@ impl Store {
         after: ArrivalEntry,
         limit: usize,
     ) -> Result<Vec<ArrivalEntry>, StoreError> {
-        let tree = self.tree()?;
         let prefix = arrival_prefix(source);
         let start = arrival_key_raw(source, after.arrival, &after.id);
-        let range = (Bound::Excluded(start), Bound::Excluded(prefix_end(&prefix)));
+        self.tails_after(&prefix, start, limit, |tail| {
+            Some(ArrivalEntry {
+                arrival: u64::from_be_bytes(tail.get(..8)?.try_into().ok()?),
+                id: tail.get(8..24)?.try_into().ok()?,
+            })
+        })
+    }
+
+    /// Up to `limit` keys under `prefix` after `start` (not included), each read from the
+    /// rest of the key after the prefix; keys `read` refuses are skipped.
+    fn tails_after<T>(
+        &self,
+        prefix: &[u8],
+        start: Vec<u8>,
+        limit: usize,
+        read: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let tree = self.tree()?;
+        let range = (Bound::Excluded(start), Bound::Excluded(prefix_end(prefix)));
         let mut out = Vec::with_capacity(limit.min(1024));
         for k in tree.range(range).keys() {
             if out.len() >= limit {
                 break;
             }
-            let k = k?;
-            let tail = &k[prefix.len()..];
-            let (Some(a), Some(id)) = (tail.get(..8), tail.get(8..24)) else {
-                continue;
-            };
-            out.push(ArrivalEntry {
-                arrival: u64::from_be_bytes(a.try_into().expect("8 bytes")),
-                id: id.try_into().expect("16 bytes"),
-            });
+            if let Some(e) = read(&k?[prefix.len()..]) {
+                out.push(e);
+            }
         }
         Ok(out)
     }

@@ -822,3 +822,24 @@ fn served_addr(line: &str) -> Option<SocketAddr> {
     let rest = &line[line.find(SERVING_ON)? + SERVING_ON.len()..];
     rest[..rest.find('/')?].parse().ok()
 }
+
+/// HMAC-SHA256 (RFC 2104), written here independently of the daemon's, for
+/// the WebSub tests (hub and subscriber) to sign and check bodies with.
+pub fn hmac_sha256(key: &[u8], body: &[u8]) -> String {
+    let mut k = if key.len() > 64 {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(64, 0);
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(body)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -11,31 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use warp::http::HeaderMap;
 use warp::Filter;
 
-use crate::support::{client, daemon_config_head, spawn_app, Daemon, Origin, TestApp};
-
-/// HMAC-SHA256 (RFC 2104), written here independently of the daemon's.
-fn hmac_sha256(key: &[u8], body: &[u8]) -> String {
-    let mut k = if key.len() > 64 {
-        Sha256::digest(key).to_vec()
-    } else {
-        key.to_vec()
-    };
-    k.resize(64, 0);
-    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(body)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    outer.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::support::{client, daemon_config_head, hmac_sha256, spawn_app, Daemon, Origin, TestApp};
 
 #[derive(Debug, Clone)]
 struct Delivery {

@@ -8,30 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use warp::Filter;
 
-use crate::support::{client, get_json, spawn_app, Origin};
-
-/// HMAC-SHA256 (RFC 2104), written here so that the test does not trust the daemon's.
-fn hmac_sha256(key: &[u8], body: &[u8]) -> String {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(body)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    outer.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::support::{client, get_json, hmac_sha256, spawn_app, Origin};
 
 /// The subscription requests a hub received (form fields).
 #[derive(Clone, Default)]
@@ -95,14 +74,25 @@ async fn titles(app: &crate::support::TestApp) -> Vec<String> {
         .collect()
 }
 
-/// Intent verification as a hub makes it: the challenge's echo, or the status.
+/// Intent verification as a hub makes it, granting an hour: the challenge's echo, or the
+/// status.
 async fn verify(callback: &str, topic: &str, challenge: &str) -> (u16, String) {
+    verify_lease(callback, topic, challenge, "3600").await
+}
+
+/// The same, granting `lease_seconds`.
+async fn verify_lease(
+    callback: &str,
+    topic: &str,
+    challenge: &str,
+    lease_seconds: &str,
+) -> (u16, String) {
     let mut u = url::Url::parse(callback).unwrap();
     u.query_pairs_mut()
         .append_pair("hub.mode", "subscribe")
         .append_pair("hub.topic", topic)
         .append_pair("hub.challenge", challenge)
-        .append_pair("hub.lease_seconds", "3600");
+        .append_pair("hub.lease_seconds", lease_seconds);
     let r = client().get(u).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
@@ -251,16 +241,7 @@ async fn a_lease_near_its_end_is_renewed_at_a_poll_and_a_long_one_is_not() {
     let callback = first["hub.callback"].clone();
     // A lease of a minute is within the renewal margin (an hour at least): the next poll asks
     // again, for the same callback and secret.
-    let mut u = url::Url::parse(&callback).unwrap();
-    u.query_pairs_mut()
-        .append_pair("hub.mode", "subscribe")
-        .append_pair("hub.topic", &topic)
-        .append_pair("hub.challenge", "c")
-        .append_pair("hub.lease_seconds", "60");
-    assert_eq!(
-        client().get(u).send().await.unwrap().text().await.unwrap(),
-        "c"
-    );
+    assert_eq!(verify_lease(&callback, &topic, "c", "60").await.1, "c");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while hub.requests.lock().unwrap().len() < 2 {
         assert!(
@@ -274,16 +255,7 @@ async fn a_lease_near_its_end_is_renewed_at_a_poll_and_a_long_one_is_not() {
     assert_eq!(renewal["hub.secret"], first["hub.secret"]);
     // Verified for 30 days: polls go on, no request reaches the hub.
     assert_eq!(verify(&callback, &topic, "d").await, (200, "d".to_string()));
-    let mut u = url::Url::parse(&callback).unwrap();
-    u.query_pairs_mut()
-        .append_pair("hub.mode", "subscribe")
-        .append_pair("hub.topic", &topic)
-        .append_pair("hub.challenge", "e")
-        .append_pair("hub.lease_seconds", "2592000");
-    assert_eq!(
-        client().get(u).send().await.unwrap().text().await.unwrap(),
-        "e"
-    );
+    assert_eq!(verify_lease(&callback, &topic, "e", "2592000").await.1, "e");
     let n = hub.requests.lock().unwrap().len();
     let polls = origin.hits("/feed.rss");
     while origin.hits("/feed.rss") < polls + 3 {
