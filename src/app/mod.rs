@@ -215,6 +215,13 @@ impl AppState {
     /// Reload the config (SIGHUP, `POST /admin/reload`) and re-render every channel.
     pub fn reload(&self) -> Result<ReloadSummary, ConfigError> {
         let summary = (self.serve.reload)()?;
+        // A removed source's articles stay until retention takes them; its poll history is
+        // only a picture of it, and goes now.
+        for id in &summary.removed {
+            if let Err(e) = self.store.forget_polls(id) {
+                tracing::debug!(source = %id, error = %e, "poll history not forgotten");
+            }
+        }
         self.serve.invalidate_all();
         Ok(summary)
     }

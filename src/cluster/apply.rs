@@ -33,6 +33,9 @@ const APPLIER_NICE: i32 = 10;
 /// Values in stream order, and where to say how far they got.
 struct Job {
     values: Vec<(u64, Bytes)>,
+    /// The store's generation the values were read for: none is applied to a store opened
+    /// again since (it may lack values before them).
+    generation: u64,
     done: oneshot::Sender<Result<(), (u64, String)>>,
 }
 
@@ -50,7 +53,24 @@ impl Cluster {
             }
         };
         loop {
-            let start = self.inner.store.applied_seq().unwrap_or(0) + 1;
+            // The place to read from is the store's: after the store was opened again (a write
+            // failure), values this loop had handed over may be gone from it.
+            let generation = self.inner.store.generation();
+            let start = match self.inner.store.applied_seq() {
+                Ok(seq) => seq + 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: cannot read the last applied value");
+                    if sleep_or_stop(&mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            {
+                let mut s = self.inner.status.lock().expect("status lock");
+                s.applied_seq = start - 1;
+                s.lag = s.stream_seq.saturating_sub(s.applied_seq);
+            }
             let mut next_seq = start;
             let consumer = stream
                 .create_consumer(consumer::pull::OrderedConfig {
@@ -88,6 +108,7 @@ impl Cluster {
                 let next = tokio::select! {
                     n = tokio::time::timeout(Duration::from_secs(5), messages.next()) => match n {
                         Ok(n) => n,
+                        Err(_) if self.inner.store.generation() != generation => break,
                         Err(_) => {
                             let s = self.inner.status.lock().expect("status lock").clone();
                             if s.stream_seq > s.applied_seq {
@@ -135,7 +156,12 @@ impl Cluster {
                 }
                 if !values.is_empty() {
                     let (done, outcome) = oneshot::channel();
-                    if jobs.send(Job { values, done }).is_err() {
+                    let job = Job {
+                        values,
+                        generation,
+                        done,
+                    };
+                    if jobs.send(job).is_err() {
                         return;
                     }
                     let outcome = tokio::select! {
@@ -157,6 +183,10 @@ impl Cluster {
                     }
                     *self.inner.apply_problem.lock().expect("apply problem lock") = None;
                 }
+                if self.inner.store.generation() != generation {
+                    tracing::warn!("cluster: the store was opened again after a write failure; reading the stream again from its last applied value");
+                    break;
+                }
                 if broken {
                     break;
                 }
@@ -175,6 +205,10 @@ impl Cluster {
                 for job in rx {
                     let mut outcome = Ok(());
                     for (seq, payload) in &job.values {
+                        if self.inner.store.generation() != job.generation {
+                            // The loop sees the new generation and reads again.
+                            break;
+                        }
                         if let Err(e) = self.apply_one(*seq, payload) {
                             outcome = Err((*seq, e));
                             break;

@@ -135,7 +135,14 @@ impl Ingest {
             updated = report.counts.updated, unchanged = report.counts.unchanged, ms = report.elapsed.as_millis() as u64, "refreshed");
         let changed = report.changed();
         self.websub_after_poll(&report.source, report.hub.as_ref());
-        self.board.record_poll(&report.source, poll_record(&report));
+        // The history is a picture for the source page: a store that cannot take it (disk
+        // full) costs the picture, never the poll.
+        if let Err(e) = self
+            .store
+            .record_poll(&report.source, &poll_record(&report))
+        {
+            tracing::debug!(source = %report.source, error = %e, "poll history not recorded");
+        }
         self.board.set(&report.source, report.state);
         if changed {
             let channels = self.config.load().channels_of(&report.source);

@@ -337,8 +337,9 @@ impl FeedCache {
             let r = match r {
                 Ok(r) => r,
                 Err(e) => {
+                    let failing = store.failure().is_some() || store.note_failed_read(&e);
                     return match self.latest(&ch.id, format, limit, default_limit) {
-                        Some(r) if store.failure().is_some() => Ok(r),
+                        Some(r) if failing => Ok(r),
                         _ => Err(e.into()),
                     };
                 }

@@ -13,8 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::pages::{esc, maybe_link, path_segment, plural, status_label, time, SourceRow, STYLE};
 use crate::config::SourceConfig;
-use crate::model::board::{PollRecord, POLL_HISTORY};
+use crate::model::board::PollRecord;
 use crate::model::redact::{self, REDACTED};
+use crate::store::polls::POLL_HISTORY;
 
 /// Days shown in the arrivals chart.
 pub const ARRIVAL_DAYS: usize = 30;

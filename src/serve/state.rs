@@ -113,7 +113,7 @@ impl ServeState {
         // A bound on the work one page view may do for a very busy source.
         let first_seen = self.store.first_seen_since(id, since, 20_000)?;
         let newest = self.store.newest(id, source_page::NEWEST_ITEMS)?;
-        let mut polls = self.board.polls(id);
+        let mut polls = self.store.polls(id)?;
         for p in &mut polls {
             p.error = p.error.as_deref().map(|e| source_page::scrub(e, src));
         }

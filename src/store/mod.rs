@@ -19,6 +19,8 @@
 //! | `Mlast-arrival`                                         | greatest arrival given (8 BE) |
 //! | `Marrival-index`                                        | present: every article has its `R` key |
 //! | `Ws…`, `We…`                                            | WebSub hub records (`websub.rs`) |
+//! | `Y` source_id                                           | WebSub subscription (`hub_subscriptions.rs`) |
+//! | `H` source_id `\0` slot                                  | one of its last polls (`polls.rs`) |
 //!
 //! Source ids never contain `\0` (config validation allows letters, digits, `-_.`), so the index
 //! prefix of one source never overlaps another's.
@@ -35,6 +37,7 @@ mod apply;
 mod codec;
 mod hub_subscriptions;
 mod pages;
+pub mod polls;
 #[cfg(test)]
 mod tests;
 mod websub;
@@ -107,6 +110,9 @@ struct Shared {
     failure: Mutex<Option<String>>,
     /// Held while a document is applied (see `apply_document`).
     apply_lock: Mutex<()>,
+    /// How many times the database was opened again after a write failure (see
+    /// [`Store::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// One opened database.
@@ -147,6 +153,7 @@ impl Store {
                 handles: ArcSwapOption::from_pointee(handles),
                 failure: Mutex::new(None),
                 apply_lock: Mutex::new(()),
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         store.index_arrivals()?;
@@ -178,16 +185,33 @@ impl Store {
     /// Note a failed write: an I/O error leaves sled failing until it is opened again.
     fn note<T>(&self, r: Result<T, sled::Error>) -> Result<T, StoreError> {
         if let Err(e) = &r {
-            if matches!(e, sled::Error::Io(_) | sled::Error::ReportableBug(_)) {
-                let mut f = self.shared.failure.lock().expect("failure lock");
-                if f.is_none() {
-                    tracing::error!(error = %e, path = %self.shared.path.display(),
-                        "store writes fail; serving what is stored, retrying the store");
-                    *f = Some(e.to_string());
-                }
-            }
+            self.note_sled_failure(e);
         }
         r.map_err(StoreError::from)
+    }
+
+    /// Note a failed read: while its log cannot be written, sled fails some reads too (a read
+    /// that consolidates a page writes), sometimes before any write has reported it. True when
+    /// the error is such a failure.
+    pub fn note_failed_read(&self, e: &StoreError) -> bool {
+        match e {
+            StoreError::Sled(e) => self.note_sled_failure(e),
+            StoreError::Reopening(_) => true,
+            StoreError::Corrupt { .. } => false,
+        }
+    }
+
+    fn note_sled_failure(&self, e: &sled::Error) -> bool {
+        if !matches!(e, sled::Error::Io(_) | sled::Error::ReportableBug(_)) {
+            return false;
+        }
+        let mut f = self.shared.failure.lock().expect("failure lock");
+        if f.is_none() {
+            tracing::error!(error = %e, path = %self.shared.path.display(),
+                "store writes fail; serving what is stored, retrying the store");
+            *f = Some(e.to_string());
+        }
+        true
     }
 
     /// Write one batch (recording a failure).
@@ -250,6 +274,12 @@ impl Store {
         }
         // Close the failed database: wait (briefly) for readers to let go of it, since sled
         // locks its files while any handle lives.
+        // A new generation from the moment the failed database is let go: a writer that
+        // checks the generation before writing cannot then write to the new database with
+        // the old one's idea of what it holds.
+        self.shared
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Some(old) = self.shared.handles.swap(None) {
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
             while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
@@ -274,6 +304,15 @@ impl Store {
             }
         }
         Err(last.expect("tried at least once"))
+    }
+
+    /// Changes each time the database is opened again after a write failure. What sled had
+    /// accepted but not made durable is gone then, the last applied log sequence among it:
+    /// a reader of the log that kept its place in memory must start again from the store's.
+    pub fn generation(&self) -> u64 {
+        self.shared
+            .generation
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {

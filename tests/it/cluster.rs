@@ -75,13 +75,13 @@ impl NatsServer {
 }
 
 /// Three nats-servers forming one JetStream cluster, each with its own store.
-struct NatsCluster {
+pub(crate) struct NatsCluster {
     servers: Vec<NatsServer>,
     _dir: tempfile::TempDir,
 }
 
 impl NatsCluster {
-    async fn start() -> NatsCluster {
+    pub(crate) async fn start() -> NatsCluster {
         let dir = tempfile::tempdir().unwrap();
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -172,7 +172,7 @@ fn rss_with(s: usize, n: usize, text: impl Fn(usize) -> String) -> String {
 }
 
 /// The sources and channels part of every node's config: `n` sources, channels of ten.
-fn sources_toml(origin: &Origin, n: usize) -> String {
+pub(crate) fn sources_toml(origin: &Origin, n: usize) -> String {
     let mut t = String::new();
     for s in 0..n {
         t.push_str(&format!(
@@ -194,15 +194,27 @@ fn sources_toml(origin: &Origin, n: usize) -> String {
 }
 
 /// A feedloom node of the cluster with its own store folder.
-struct Node {
+pub(crate) struct Node {
     id: String,
     dir: tempfile::TempDir,
     daemon: Option<Daemon>,
 }
 
 impl Node {
-    fn new(id: &str, nats: &NatsCluster, sources: &str) -> Node {
+    pub(crate) fn new(id: &str, nats: &NatsCluster, sources: &str) -> Node {
         let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store.sled");
+        Node::with_store(id, nats, sources, dir, &store)
+    }
+
+    /// A node whose store lives at `store` (elsewhere than its folder `dir`).
+    pub(crate) fn with_store(
+        id: &str,
+        nats: &NatsCluster,
+        sources: &str,
+        dir: tempfile::TempDir,
+        store: &Path,
+    ) -> Node {
         let nats_list = nats
             .urls()
             .iter()
@@ -215,7 +227,7 @@ impl Node {
             "[store]\npath = \"{}\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
              base_url = \"http://feeds.example\"\n[poll]\nper_host = 16\n\
              [cluster]\nnode = \"{id}\"\nnats = [{nats_list}]\nlease = \"{LEASE}\"\nreplicas = 3\n{sources}",
-            dir.path().join("store.sled").display()
+            store.display()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         Node {
@@ -225,23 +237,28 @@ impl Node {
         }
     }
 
-    async fn start(&mut self) {
+    pub(crate) async fn start(&mut self) {
         let d = Daemon::start(self.dir.path()).await;
         d.wait_healthy(Duration::from_secs(10)).await;
         self.daemon = Some(d);
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut d) = self.daemon.take() {
             d.kill();
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// What the node has logged so far.
+    pub(crate) fn log(&self) -> String {
+        self.daemon.as_ref().map(Daemon::log).unwrap_or_default()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         self.daemon.as_ref().expect("running").url(path)
     }
 
-    async fn cluster(&self) -> serde_json::Value {
+    pub(crate) async fn cluster(&self) -> serde_json::Value {
         get_json(self.url("/api/cluster")).await
     }
 
@@ -254,7 +271,7 @@ impl Node {
     }
 
     /// The ids of the items of a channel's JSON Feed.
-    async fn item_ids(&self, channel: usize) -> Vec<String> {
+    pub(crate) async fn item_ids(&self, channel: usize) -> Vec<String> {
         let v = get_json(self.url(&format!("/feeds/c{channel}.json"))).await;
         v["items"]
             .as_array()
@@ -266,7 +283,7 @@ impl Node {
 }
 
 /// Wait until `cond` holds, checking every 200 ms, or panic with `what` after `within`.
-async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F) -> Duration
+pub(crate) async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -282,7 +299,7 @@ where
 }
 
 /// Whether every running node has applied the whole stream, the same sequence everywhere.
-async fn converged(nodes: &[&Node]) -> bool {
+pub(crate) async fn converged(nodes: &[&Node]) -> bool {
     let mut seqs = BTreeSet::new();
     for n in nodes {
         let c = n.cluster().await;
@@ -322,7 +339,7 @@ async fn common_seq(nodes: &[&Node]) -> Option<u64> {
 /// Every channel in every format is the same bytes with the same ETag on every node, and every
 /// item is there once. The nodes keep polling meanwhile, so the feeds are compared as of one
 /// applied sequence: read while every node stood at the same one before and after.
-async fn assert_identical(nodes: &[&Node], sources: usize) {
+pub(crate) async fn assert_identical(nodes: &[&Node], sources: usize) {
     let start = Instant::now();
     loop {
         let Some(before) = common_seq(nodes).await else {
@@ -657,7 +674,7 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
 
 /// A feed of `n` items whose texts change with `round`, each about 1 KB: every round is a
 /// message of `n` changed articles.
-fn heavy_rss(s: usize, n: usize, round: usize) -> String {
+pub(crate) fn heavy_rss(s: usize, n: usize, round: usize) -> String {
     let filler = "feedloom cluster apply test text. ".repeat(30);
     rss_with(s, n, |_| format!("round {round}: {filler}"))
 }

@@ -13,13 +13,13 @@ const SOURCES: usize = 12;
 const ITEMS: usize = 60;
 
 /// A tmpfs of `mb` MiB mounted on a fresh folder; unmounted on drop.
-struct Tmpfs {
+pub(crate) struct Tmpfs {
     dir: tempfile::TempDir,
-    mnt: PathBuf,
+    pub(crate) mnt: PathBuf,
 }
 
 impl Tmpfs {
-    fn mount(mb: usize) -> Option<Tmpfs> {
+    pub(crate) fn mount(mb: usize) -> Option<Tmpfs> {
         // SAFETY: geteuid has no arguments and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             return None;
@@ -47,7 +47,7 @@ impl Tmpfs {
     }
 
     /// Fill the file system up to `leave` free bytes with the file `name`.
-    fn fill(&self, name: &str, leave: u64) {
+    pub(crate) fn fill(&self, name: &str, leave: u64) {
         use std::io::Write;
         let mut f = std::fs::File::create(self.mnt.join(name)).unwrap();
         let chunk = vec![0x5au8; 64 * 1024];

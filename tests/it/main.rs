@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod cluster_diskfull;
 mod discovery;
 mod diskfull;
 mod durability;
