@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod conformance;
 mod discovery;
 mod diskfull;
 mod durability;
