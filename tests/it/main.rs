@@ -4,6 +4,7 @@
 mod cli;
 mod cluster;
 mod cluster_diskfull;
+mod conformance;
 mod discovery;
 mod diskfull;
 mod durability;

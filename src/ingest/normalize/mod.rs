@@ -23,8 +23,8 @@ pub struct SourceContext<'a> {
     pub base_url: &'a str,
 }
 
-/// Normalize one entry. Returns `None` for an entry with nothing to show (no title, no link,
-/// no content, no id).
+/// Normalize one entry. Returns `None` for an entry with nothing to show (no title, link,
+/// content, id, date, enclosure, author or category).
 pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Option<Article> {
     let base = entry
         .base
@@ -77,17 +77,28 @@ pub fn normalize(entry: RawEntry, ctx: &SourceContext, now: DateTime<Utc>) -> Op
         .map(str::trim)
         .filter(|g| !g.is_empty())
         .map(str::to_string);
-    if title.is_empty() && url.is_none() && content_text.is_empty() && guid.is_none() {
-        return None;
-    }
     let published = entry.published.map(|d| to_instant(d, ctx.timezone));
     let updated = entry.updated.map(|d| to_instant(d, ctx.timezone));
     if title.is_empty() {
-        // Nothing but a link or an id (and perhaps a date): a reader needs something to show.
-        title = match published.or(updated) {
-            Some(d) => d.format("%Y-%m-%d %H:%M").to_string(),
-            None => url.clone().or_else(|| guid.clone()).unwrap_or_default(),
-        };
+        // Nothing but a link, an id, a date, an enclosure, an author or a category: feedparser
+        // still gives an item, and a reader needs something to show for it, made from what
+        // there is.
+        title = published
+            .or(updated)
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .or_else(|| url.clone())
+            .or_else(|| guid.clone())
+            .or_else(|| entry.enclosures.first().map(|e| e.url.trim().to_string()))
+            .or_else(|| entry.authors.first().map(|p| p.name.trim().to_string()))
+            .or_else(|| {
+                let tags: Vec<&str> = entry.categories.iter().map(|c| c.trim()).collect();
+                Some(tags.join(", "))
+            })
+            .unwrap_or_default();
+    }
+    if title.trim().is_empty() {
+        // Not a single field a reader could be shown.
+        return None;
     }
     let id = article_id(
         ctx.source_id,
@@ -427,6 +438,26 @@ mod tests {
         );
         assert_eq!(c.unwrap().title, "http://e.example/n");
         assert!(normalize(RawEntry::default(), &ctx(), Utc::now()).is_none());
+        // An item with only an author or only categories (feedparser gives one) is titled by
+        // them; blank ones are nothing.
+        let by = |name: &str, tags: &[&str]| RawEntry {
+            authors: (!name.is_empty())
+                .then(|| Person {
+                    name: name.into(),
+                    email: None,
+                    uri: None,
+                })
+                .into_iter()
+                .collect(),
+            categories: tags.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        let d = normalize(by("Example editor", &[]), &ctx(), Utc::now()).unwrap();
+        assert_eq!(d.title, "Example editor");
+        assert_eq!(d.authors[0].name, "Example editor");
+        let e = normalize(by("", &["one", "two"]), &ctx(), Utc::now()).unwrap();
+        assert_eq!(e.title, "one, two");
+        assert!(normalize(by("", &[" "]), &ctx(), Utc::now()).is_none());
     }
 
     #[test]

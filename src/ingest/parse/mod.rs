@@ -23,6 +23,9 @@
 
 mod dates;
 mod entities;
+mod fallback;
+
+pub use fallback::{EMBEDDED, FALLBACK};
 mod quirks;
 mod repair;
 
@@ -55,7 +58,18 @@ pub fn looks_like_feed(text: &str) -> bool {
 /// resolve relative links (after any `xml:base`).
 pub fn parse_feed(text: &str, base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
     let doc_base = base_url.and_then(|u| Url::parse(u).ok());
-    match sniff(text) {
+    let sniffed = sniff(text);
+    if matches!(
+        sniffed,
+        Sniff::Text | Sniff::Html { .. } | Sniff::OtherXml { .. }
+    ) {
+        if let Some(inner) = fallback::embedded_feed(text) {
+            let mut parsed = parse_feed(inner, base_url)?;
+            parsed.repairs.push(EMBEDDED.to_string());
+            return Ok(parsed);
+        }
+    }
+    match sniffed {
         Sniff::Empty => Err(not_a_feed("empty body")),
         Sniff::Binary => Err(not_a_feed("binary data")),
         Sniff::Text => Err(not_a_feed("plain text")),
@@ -367,14 +381,16 @@ fn parse_xml(
     } else {
         match run_parser(body, doc_base, &seen) {
             Ok(feed) => {
-                return Ok(map_feed(
+                let mut parsed = map_feed(
                     feed,
                     doc_base,
-                    root_base,
+                    root_base.clone(),
                     &seen,
                     &ids_only,
                     Vec::new(),
-                ))
+                );
+                fallback::complete(&mut parsed, body, root_base.as_ref().or(doc_base));
+                return Ok(parsed);
             }
             Err(e) => Some(e),
         }
@@ -382,22 +398,47 @@ fn parse_xml(
 
     let repaired = repair::repair(body);
     match run_parser(&repaired.text, doc_base, &seen) {
-        Ok(feed) => Ok(map_feed(
-            feed,
-            doc_base,
-            root_base,
-            &seen,
-            &ids_only,
-            repaired.repairs,
-        )),
-        Err(e) => Err(ParseError::Malformed(match first_error {
-            Some(first) if repaired.repairs.is_empty() => first,
-            Some(first) => format!(
-                "{first}; still failing after repairs ({}): {e}",
-                repaired.repairs.join(", ")
-            ),
-            None => e,
-        })),
+        Ok(feed) => {
+            let mut parsed = map_feed(
+                feed,
+                doc_base,
+                root_base.clone(),
+                &seen,
+                &ids_only,
+                repaired.repairs,
+            );
+            fallback::complete(&mut parsed, &repaired.text, root_base.as_ref().or(doc_base));
+            Ok(parsed)
+        }
+        Err(e) => {
+            let why = match first_error {
+                Some(first) if repaired.repairs.is_empty() => first,
+                Some(first) => format!(
+                    "{first}; still failing after repairs ({}): {e}",
+                    repaired.repairs.join(", ")
+                ),
+                None => e,
+            };
+            // feed-rs gave up on the whole document: the tolerant reader takes what items it
+            // can (from the repaired text, whose entities and controls are fixed).
+            let base = root_base.as_ref().or(doc_base);
+            let mut entries = fallback::read_fallback(&repaired.text, base);
+            if entries.is_empty() {
+                entries = fallback::read_fallback(body, base);
+            }
+            if entries.is_empty() {
+                return Err(ParseError::Malformed(why));
+            }
+            let mut repairs = repaired.repairs;
+            repairs.push(format!("{FALLBACK} ({why})"));
+            Ok(ParsedFeed {
+                title: None,
+                link: None,
+                ttl_minutes: None,
+                entries,
+                repairs,
+            })
+        }
     }
 }
 
@@ -736,55 +777,4 @@ fn from_rss_enclosure(m: &feed_rs::model::MediaObject) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prologs_with_odd_characters_or_several_doctypes() {
-        // A multi-byte character where `<!doctype` would end is no reason to panic (the
-        // documents are not well-formed; what matters is an answer, not a crash).
-        let _ = parse_feed(
-            "<!\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}><rss version=\"2.0\"></rss>",
-            None,
-        );
-        let _ = parse_feed("<!a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}><rss/>", None);
-        // An entity bomb in the first of two DOCTYPEs is still seen.
-        let two = "<!DOCTYPE rss [<!ENTITY a \"ha\"><!ENTITY b \"&a;&a;\">]><!DOCTYPE x>\
-                   <rss version=\"2.0\"><channel><title>&b;</title></channel></rss>";
-        assert!(matches!(
-            parse_feed(two, None),
-            Err(ParseError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn entity_bombs_are_refused_in_any_doctype_spelling() {
-        for decl in ["DOCTYPE", "doctype", "DocType"] {
-            let text = format!(
-                "<?xml version=\"1.0\"?>\n<!{decl} rss [<!ENTITY a \"ha\"><!ENTITY b \"&a;&a;\">]>\n\
-                 <rss version=\"2.0\"><channel><title>&b;</title></channel></rss>"
-            );
-            match parse_feed(&text, None) {
-                Err(ParseError::Malformed(why)) => assert!(why.contains("billion laughs"), "{why}"),
-                other => panic!("<!{decl}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn sniffs() {
-        assert!(looks_like_feed(
-            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"></rss>"
-        ));
-        assert!(looks_like_feed(
-            "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>"
-        ));
-        assert!(!looks_like_feed(
-            "<!DOCTYPE html><html><title>x</title></html>"
-        ));
-        assert!(!looks_like_feed("{\"a\": 1}"));
-        assert!(looks_like_feed(
-            "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}"
-        ));
-    }
-}
+mod tests;

@@ -16,6 +16,10 @@
 //!   the panic is caught, but the whole feed was refused. A space between the address and such
 //!   a character keeps the slice on a character boundary and changes nothing a reader sees
 //!   (feed-rs trims the name).
+//! - **Atom text types.** feed-rs refuses the whole document over one text construct whose
+//!   `type` it does not know: an empty one, `application/xhtml+xml`, or a base64 document
+//!   (`application/octet-stream`; Atom 0.3's `mode="base64"`). Those get the type feed-rs
+//!   knows, and base64 is decoded into escaped HTML, as feedparser reads it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -33,9 +37,13 @@ pub fn prepare(body: &str) -> Cow<'_, str> {
         return Cow::Owned(prepare(&atom03_to_atom10(body)).into_owned());
     }
     let rooted = fix_rss_root(body);
-    match space_contact_emails(&rooted) {
+    let spaced = match space_contact_emails(&rooted) {
         Cow::Borrowed(_) => rooted,
         Cow::Owned(s) => Cow::Owned(s),
+    };
+    match atom_text_types(&spaced) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => spaced,
     }
 }
 
@@ -70,6 +78,112 @@ fn atom03_to_atom10(body: &str) -> String {
     }
     // `created` has no Atom 1.0 counterpart; `published` covers it when `issued` is absent.
     s
+}
+
+/// Atom text constructs and content whose `type` feed-rs refuses, rewritten (see the module
+/// notes); `None` when there are none.
+fn atom_text_types(body: &str) -> Option<String> {
+    if !body.contains("http://www.w3.org/2005/Atom")
+        || !(body.contains("type=") || body.contains("mode="))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len());
+    // `pos` is where the scan is, `copied` how much of `body` is in `out`.
+    let (mut pos, mut copied) = (0, 0);
+    while let Some(i) = body[pos..].find('<') {
+        let at = pos + i;
+        let name_len = body[at + 1..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .unwrap_or(0);
+        let name = &body[at + 1..at + 1 + name_len];
+        let typed = matches!(
+            name,
+            "title" | "summary" | "content" | "subtitle" | "rights"
+        );
+        let Some(end) = typed.then(|| tag_end(body, at)).flatten() else {
+            pos = at + 1;
+            continue;
+        };
+        let inside = &body[at + 1 + name_len..end - 1];
+        let attrs = attributes(inside.trim_end_matches('/'));
+        let kind = attrs.iter().find(|a| a.0 == "type").map(|a| a.1);
+        let base64 = attrs.iter().any(|a| a.0 == "mode" && a.1 == "base64")
+            || kind
+                .is_some_and(|k| k.contains('/') && !k.starts_with("text/") && !k.ends_with("xml"));
+        let new_type = match kind {
+            _ if base64 => Some("html"),
+            Some("") => Some("text"),
+            Some("text/plain") => Some("text"),
+            Some("application/xhtml+xml") => Some("xhtml"),
+            _ => None,
+        };
+        let close = format!("</{name}>");
+        let body_end = body[end..].find(&close).map(|e| end + e);
+        let (Some(new_type), Some(body_end)) = (new_type, body_end) else {
+            pos = end;
+            continue;
+        };
+        let mut tag = format!("<{name} type=\"{new_type}\"");
+        for (n, _, whole) in &attrs {
+            if *n != "type" && *n != "mode" {
+                tag.push(' ');
+                tag.push_str(whole);
+            }
+        }
+        tag.push('>');
+        out.push_str(&body[copied..at]);
+        out.push_str(&tag);
+        let text = &body[end..body_end];
+        if base64 {
+            match decode_base64(text) {
+                Some(decoded) => out.push_str(&xml_escape(&decoded)),
+                None => out.push_str(text),
+            }
+        } else {
+            out.push_str(text);
+        }
+        pos = body_end;
+        copied = body_end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&body[copied..]);
+    Some(out)
+}
+
+/// Standard base64 (RFC 4648, padding optional, whitespace ignored) to UTF-8 text.
+fn decode_base64(text: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Where the root element's start tag is: after a BOM, the XML declaration, processing
@@ -323,7 +437,9 @@ fn space_emails(text: &str, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::{non_permalink_guids, prepare, space_contact_emails};
+    use super::{
+        atom_text_types, decode_base64, non_permalink_guids, prepare, space_contact_emails,
+    };
     use std::borrow::Cow;
 
     #[test]
@@ -394,6 +510,38 @@ mod tests {
             space_contact_emails("<author>编x@y@z.cn辑</author>"),
             "<author>编 x@y@z.cn 辑</author>"
         );
+    }
+
+    #[test]
+    fn atom_text_types_feed_rs_refuses_are_rewritten() {
+        let doc = |inner: &str| {
+            format!("<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry>{inner}</entry></feed>")
+        };
+        // "Example <b>Atom</b>" in base64.
+        let fixed = atom_text_types(&doc(
+            "<title type=\"application/octet-stream\">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title>",
+        ))
+        .unwrap();
+        assert!(
+            fixed.contains("<title type=\"html\">Example &lt;b&gt;Atom&lt;/b&gt;</title>"),
+            "{fixed}"
+        );
+        let fixed = atom_text_types(&doc("<title type=\"\">evil</title>")).unwrap();
+        assert!(
+            fixed.contains("<title type=\"text\">evil</title>"),
+            "{fixed}"
+        );
+        let fixed = atom_text_types(&doc(
+            "<summary type=\"application/xhtml+xml\" xml:lang=\"en\"><div>x</div></summary>",
+        ))
+        .unwrap();
+        assert!(
+            fixed.contains("<summary type=\"xhtml\" xml:lang=\"en\"><div>x</div></summary>"),
+            "{fixed}"
+        );
+        assert_eq!(decode_base64("aGk=\n"), Some("hi".into()));
+        assert_eq!(decode_base64("a*b"), None);
+        assert!(atom_text_types(&doc("<title type=\"html\">x</title>")).is_none());
     }
 
     #[test]
