@@ -7,14 +7,34 @@
 
 use std::time::Duration;
 
-use crate::cluster::{
-    assert_identical, converged, heavy_rss, sources_toml, wait_until, NatsCluster, Node,
-};
+use crate::cluster::{assert_identical, converged, heavy_rss, sources_toml, NatsCluster, Node};
 use crate::diskfull::Tmpfs;
 use crate::support::{client, Origin};
 
 const SOURCES: usize = 20;
 const ITEMS: usize = 40;
+
+/// Wait until `cond` holds, checking every 200 ms; after `within`, fail with both nodes' view
+/// of the cluster and node b's log.
+async fn wait_until<F, Fut>(within: Duration, what: &str, nodes: [&Node; 2], mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !cond().await {
+        if start.elapsed() > within {
+            let (a, b) = (nodes[0].cluster().await, nodes[1].cluster().await);
+            let log = nodes[1].log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "not within {within:?}: {what}\na: {a}\nb: {b}\nnode b's log (newest first):\n{}",
+                tail.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 async fn healthz(n: &Node) -> (u16, String) {
     match client().get(n.url("/healthz")).send().await {
@@ -51,6 +71,7 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
     wait_until(
         Duration::from_secs(60),
         "the first round on both nodes",
+        [&a, &b],
         || async {
             converged(&both).await
                 && b.item_ids(0).await.len() == 10 * ITEMS
@@ -67,9 +88,14 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
         let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
         put(round);
         // Generous: lease renewals lag on a loaded 2-core machine, and cut polls are redone.
-        wait_until(Duration::from_secs(90), "a round published", || async {
-            a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
-        })
+        wait_until(
+            Duration::from_secs(90),
+            "a round published",
+            [&a, &b],
+            || async {
+                a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
+            },
+        )
         .await;
         let (status, why) = healthz(&b).await;
         if status == 503 {
@@ -104,23 +130,38 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
         round += 1;
         let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
         put(round);
-        wait_until(Duration::from_secs(90), "a round published", || async {
-            a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
-        })
+        wait_until(
+            Duration::from_secs(90),
+            "a round published",
+            [&a, &b],
+            || async {
+                a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
+            },
+        )
         .await;
     }
 
     // Space returns: b recovers by itself and ends with the same bytes as a.
     std::fs::remove_file(fs.mnt.join("filler")).unwrap();
-    wait_until(Duration::from_secs(60), "b healthy again", || async {
-        healthz(&b).await.0 == 200
-    })
+    wait_until(
+        Duration::from_secs(60),
+        "b healthy again",
+        [&a, &b],
+        || async { healthz(&b).await.0 == 200 },
+    )
     .await;
-    let caught_up = wait_until(Duration::from_secs(120), "b caught up with a", || {
-        converged(&both)
-    })
+    let t = std::time::Instant::now();
+    wait_until(
+        Duration::from_secs(120),
+        "b caught up with a",
+        [&a, &b],
+        || converged(&both),
+    )
     .await;
-    eprintln!("b caught up {caught_up:?} after it was healthy again ({round} rounds)");
+    eprintln!(
+        "b caught up {:?} after it was healthy again ({round} rounds)",
+        t.elapsed()
+    );
     assert_identical(&both, SOURCES).await;
     for c in 0..SOURCES / 10 {
         assert_eq!(b.item_ids(c).await.len(), 10 * ITEMS, "every item once");

@@ -426,7 +426,28 @@ pub(super) fn complete(parsed: &mut ParsedFeed, text: &str, base: Option<&Url>) 
     if items > parsed.entries.len() {
         let found = read_fallback(text, base);
         if found.len() > parsed.entries.len() {
-            parsed.entries = found;
+            // The document's items as the tolerant reader counts them, but each one feed-rs
+            // read as well (same guid or link) as feed-rs read it: its enclosures, media and
+            // XML-aware fields are richer than the scan's.
+            let mut read: Vec<Option<RawEntry>> = std::mem::take(&mut parsed.entries)
+                .into_iter()
+                .map(Some)
+                .collect();
+            parsed.entries = found
+                .into_iter()
+                .map(|f| {
+                    let same = |e: &RawEntry| {
+                        let trimmed =
+                            |s: &Option<String>| s.as_deref().map(str::trim).map(str::to_owned);
+                        (f.guid.is_some() && trimmed(&e.guid) == trimmed(&f.guid))
+                            || (f.link.is_some() && e.link == f.link)
+                    };
+                    read.iter_mut()
+                        .find(|e| e.as_ref().is_some_and(same))
+                        .and_then(Option::take)
+                        .unwrap_or(f)
+                })
+                .collect();
         }
         return;
     }

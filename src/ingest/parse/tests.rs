@@ -49,3 +49,46 @@ fn sniffs() {
         "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}"
     ));
 }
+
+/// When the tolerant reader finds items feed-rs did not read, the items feed-rs did read stay
+/// as feed-rs read them (enclosures and all), in document order with the new ones.
+#[test]
+fn items_the_fallback_adds_keep_what_feed_rs_read_of_the_others() {
+    let text = "<rss version=\"2.0\"><channel><title>t</title>\
+        <item><title>One</title><link>http://example.com/1</link></item>\
+        <item><title>Two</title><guid>g2</guid></item>\
+        <item><title>Three</title><link>http://example.com/3</link></item></channel></rss>";
+    let read = |title: &str, link: Option<&str>, guid: Option<&str>| crate::model::RawEntry {
+        title: Some(title.into()),
+        link: link.map(Into::into),
+        guid: guid.map(Into::into),
+        enclosures: vec![crate::model::Enclosure {
+            url: format!("http://example.com/{title}.mp3"),
+            mime_type: Some("audio/mpeg".into()),
+            length: None,
+        }],
+        ..Default::default()
+    };
+    let mut parsed = crate::model::ParsedFeed {
+        entries: vec![
+            read("One", Some("http://example.com/1"), None),
+            read("Three", Some("http://example.com/3"), None),
+        ],
+        ..Default::default()
+    };
+    fallback::complete(&mut parsed, text, None);
+    let titles: Vec<_> = parsed.entries.iter().map(|e| e.title.as_deref()).collect();
+    assert_eq!(titles, [Some("One"), Some("Two"), Some("Three")]);
+    assert_eq!(
+        parsed.entries[0].enclosures.len(),
+        1,
+        "feed-rs's entry kept"
+    );
+    assert!(parsed.entries[1].enclosures.is_empty());
+    assert_eq!(parsed.entries[1].guid.as_deref(), Some("g2"));
+    assert_eq!(
+        parsed.entries[2].enclosures.len(),
+        1,
+        "feed-rs's entry kept"
+    );
+}
