@@ -159,13 +159,28 @@ async fn websub_request(state: Arc<ServeState>, body: Bytes) -> Response<Bytes> 
     let started = Instant::now();
     let resp = match state.websub.accept(&body).await {
         Err(why) => ServeError::BadRequest(why).into_response(),
-        Ok(intent) => {
-            let hub = state.websub.clone();
-            hub.spawn(async move { state.websub.verify(&state.cache, intent).await });
-            let mut r = text("text/plain; charset=utf-8", "accepted; verifying intent\n");
-            *r.status_mut() = StatusCode::ACCEPTED;
-            r
-        }
+        Ok(intent) => match state.websub.verification_slot() {
+            Some(slot) => {
+                let hub = state.websub.clone();
+                hub.spawn(async move {
+                    state.websub.verify(&state.cache, intent).await;
+                    drop(slot);
+                });
+                let mut r = text("text/plain; charset=utf-8", "accepted; verifying intent\n");
+                *r.status_mut() = StatusCode::ACCEPTED;
+                r
+            }
+            None => {
+                let mut r = text(
+                    "text/plain; charset=utf-8",
+                    "too many subscription requests are being verified; retry later\n",
+                );
+                *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+                r
+            }
+        },
     };
     let m = serve_metrics();
     m.requests[7][status_index(resp.status())].increment(1);

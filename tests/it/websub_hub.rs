@@ -517,3 +517,80 @@ async fn a_subscription_survives_a_restart() {
         format!("sha256={}", hmac_sha256(b"k", &d[0].body))
     );
 }
+
+/// Each verification is a GET to a callback anyone may name: a flood of subscription requests
+/// naming callbacks that never answer holds at most `MAX_VERIFICATIONS` of them at once; the
+/// rest are told to come again (503, Retry-After), and there is room again once they time out.
+#[tokio::test]
+async fn verifications_in_flight_are_bounded() {
+    const MAX: usize = feedloom::serve::websub::MAX_VERIFICATIONS;
+    let origin = Origin::start().await;
+    origin.put("/feed.rss", rss(&["first story"]), "application/rss+xml");
+    let app = app(&origin).await;
+    // A callback host that takes connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let held: Arc<Mutex<Vec<tokio::net::TcpStream>>> = Arc::default();
+    let h = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = silent.accept().await {
+            h.lock().unwrap().push(s);
+        }
+    });
+    let hub = app.url("/websub");
+    let topic = app.url("/feeds/news.rss");
+    let post = |n: usize| {
+        let (hub, topic) = (hub.clone(), topic.clone());
+        async move {
+            let callback = format!("http://{silent_addr}/cb/{n}");
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("hub.mode", "subscribe"),
+                    ("hub.topic", topic.as_str()),
+                    ("hub.callback", callback.as_str()),
+                ])
+                .finish();
+            let r = client()
+                .post(&hub)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let retry = r.headers().get("retry-after").is_some();
+            (r.status().as_u16(), retry)
+        }
+    };
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    for n in 0..MAX + 8 {
+        answers.push(post(n).await);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the requests must all be answered before the first verification times out (5 s)"
+    );
+    let accepted = answers.iter().filter(|(s, _)| *s == 202).count();
+    let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 503).collect();
+    assert_eq!(accepted, MAX, "{answers:?}");
+    assert_eq!(refused.len(), 8, "{answers:?}");
+    assert!(
+        refused.iter().all(|(_, retry)| *retry),
+        "503s say when to retry"
+    );
+    // The held verifications time out (5 s): room again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = post(1000).await;
+        if status == 202 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(
+            Instant::now() < deadline,
+            "no room after the verifications timed out"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(started.elapsed() >= Duration::from_secs(4));
+}

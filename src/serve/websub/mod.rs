@@ -78,7 +78,13 @@ pub struct Hub {
     /// One publishing pass at a time, so two passes never both see a feed's old ETag and
     /// deliver the same change twice.
     publishing: tokio::sync::Mutex<()>,
+    /// Verifications in flight: each is a GET to a callback anyone may name, so their number
+    /// is bounded (requests beyond it are answered 503 and may come again).
+    verifying: Arc<tokio::sync::Semaphore>,
 }
+
+/// The most intent verifications in flight at once.
+pub const MAX_VERIFICATIONS: usize = 32;
 
 fn counter(name: &'static str, result: &'static str) {
     metrics::counter!(name, "result" => result).increment(1);
@@ -92,7 +98,14 @@ impl Hub {
             store,
             deliveries,
             publishing: tokio::sync::Mutex::new(()),
+            verifying: Arc::new(tokio::sync::Semaphore::new(MAX_VERIFICATIONS)),
         })
+    }
+
+    /// A place for one more verification, held until it ends; `None` while
+    /// [`MAX_VERIFICATIONS`] are in flight.
+    pub fn verification_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.verifying.clone().try_acquire_owned().ok()
     }
 
     /// End deliveries and verifications in flight (at shutdown: they hold the store).
