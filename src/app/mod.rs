@@ -47,12 +47,14 @@ pub fn with_bound_base_url(config: &mut Config, addr: SocketAddr) {
 }
 
 /// Re-read the config file. An invalid config is refused and the running one kept; a valid
-/// one is swapped in: the scheduler starts added sources and drops removed ones (their data
-/// stays until retention removes it), changed sources take effect at their next poll.
+/// one is swapped in: the scheduler starts added sources and drops removed ones (their
+/// articles stay until retention removes them; their poll history and WebSub subscription go),
+/// changed sources take effect at their next poll.
 /// `[server]` and `[store]` changes need a restart. The caller re-renders the channels.
 fn reload_config(
     config: &ArcSwap<Config>,
     bound: &Mutex<Option<SocketAddr>>,
+    store: &Store,
 ) -> Result<ReloadSummary, ConfigError> {
     let old = config.load_full();
     let mut new = Config::load(&old.path)?;
@@ -67,6 +69,16 @@ fn reload_config(
     let summary = old.changes_to(&new);
     config.store(Arc::new(new));
     tracing::info!(added = ?summary.added, removed = ?summary.removed, changed = ?summary.changed, "config reloaded");
+    // A removed source's articles stay until retention takes them; its poll history (a
+    // picture of it) and its WebSub subscription go now.
+    for id in &summary.removed {
+        if let Err(e) = store.forget_polls(id) {
+            tracing::debug!(source = %id, error = %e, "poll history not forgotten");
+        }
+        if let Err(e) = store.remove_hub_subscription(id) {
+            tracing::debug!(source = %id, error = %e, "hub subscription not forgotten");
+        }
+    }
     Ok(summary)
 }
 
@@ -96,8 +108,9 @@ impl Parts {
 
     fn serve(&self, cluster: Option<ClusterView>) -> Arc<ServeState> {
         let reload = {
-            let (config, bound) = (self.config.clone(), self.bound.clone());
-            Arc::new(move || reload_config(&config, &bound))
+            let (config, bound, store) =
+                (self.config.clone(), self.bound.clone(), self.store.clone());
+            Arc::new(move || reload_config(&config, &bound, &store))
         };
         Arc::new(ServeState {
             config: self.config.clone(),
@@ -215,13 +228,6 @@ impl AppState {
     /// Reload the config (SIGHUP, `POST /admin/reload`) and re-render every channel.
     pub fn reload(&self) -> Result<ReloadSummary, ConfigError> {
         let summary = (self.serve.reload)()?;
-        // A removed source's articles stay until retention takes them; its poll history is
-        // only a picture of it, and goes now.
-        for id in &summary.removed {
-            if let Err(e) = self.store.forget_polls(id) {
-                tracing::debug!(source = %id, error = %e, "poll history not forgotten");
-            }
-        }
         self.serve.invalidate_all();
         Ok(summary)
     }

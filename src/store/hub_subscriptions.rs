@@ -55,4 +55,12 @@ impl Store {
         batch.insert(key(source), encode(sub));
         self.write(batch)
     }
+
+    /// Forget a source's subscription (the source was removed from the config). The hub's
+    /// pushes to its callback are refused from then on, and its lease runs out.
+    pub fn remove_hub_subscription(&self, source: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        batch.remove(key(source));
+        self.write(batch)
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{spawn_app, Behavior, Origin};
+use crate::support::{spawn_app, spawn_app_admin, Behavior, Origin};
 
 const HEADER_SECRET: &str = "hdr-Secret-9911";
 const PASSWORD: &str = "pw-Secret-7722";
@@ -166,4 +166,44 @@ token = "{CHANNEL_TOKEN}"
         .unwrap()
         .starts_with("text/html"));
     app.stop().await;
+}
+
+/// The poll history is kept by the store: a restart keeps it; a reload that removes the source
+/// forgets it, so the source added again starts afresh.
+#[tokio::test]
+async fn poll_history_survives_a_restart_and_goes_with_its_source() {
+    let origin = Origin::start().await;
+    origin.put("/feed.rss", rss(), "application/rss+xml");
+    let one = format!(
+        "[sources.news]\nurl = \"{}\"\ninterval = \"1s\"\n",
+        origin.url("/feed.rss")
+    );
+    let other = format!(
+        "[sources.other]\nurl = \"{}\"\ninterval = \"1h\"\n",
+        origin.url("/feed.rss")
+    );
+    let marks = |page: &str| page.matches("<g class=\"poll ").count();
+    let app = spawn_app_admin(&format!("{one}{other}")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while marks(&app.text("/sources/news").await) < 3 {
+        assert!(Instant::now() < deadline, "three polls of news");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let app = app.restart().await;
+    let after_restart = marks(&app.text("/sources/news").await);
+    assert!(after_restart >= 3, "{after_restart} polls after a restart");
+
+    // Removed by a reload, then added again: no polls but the new ones.
+    let cfg_path = app.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, text.replace(&one, "")).unwrap();
+    assert_eq!(app.admin_reload("adm").await.status(), 200);
+    assert_eq!(app.status("/sources/news").await, 404);
+    std::fs::write(&cfg_path, &text).unwrap();
+    assert_eq!(app.admin_reload("adm").await.status(), 200);
+    let again = marks(&app.text("/sources/news").await);
+    assert!(
+        again < after_restart,
+        "{again} polls shown after it was removed and added again (had {after_restart})"
+    );
 }
