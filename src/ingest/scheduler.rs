@@ -53,6 +53,10 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
     let mut running: HashSet<String> = HashSet::new();
     // Sources put off to their slot once after a take-over (see `Ingest::takeover_slack`).
     let mut deferred: HashSet<String> = HashSet::new();
+    // Sources whose interval or URL a reload changed, brought forward: due at the time the
+    // scheduler gave them, not the later one their stored state names (made with the old
+    // settings).
+    let mut rescheduled: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<RefreshReport> = JoinSet::new();
     let mut task_sources: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut synced: Option<Arc<crate::config::Config>> = None;
@@ -76,6 +80,30 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
         if !synced.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cfg)) {
             due.retain(|id, _| cfg.sources.contains_key(id));
             queue.retain(|(_, id)| cfg.sources.contains_key(id));
+            rescheduled.retain(|id| cfg.sources.contains_key(id));
+            // A changed interval or URL takes effect now, not at the due time the old settings
+            // gave: the source is due at its slot within the new interval, when that is sooner.
+            if let Some(old) = &synced {
+                for (id, src) in &cfg.sources {
+                    let Some(before) = old.sources.get(id) else {
+                        continue;
+                    };
+                    if before.interval == src.interval && before.url == src.url {
+                        continue;
+                    }
+                    let Some(current) = due.get(id).copied() else {
+                        continue;
+                    };
+                    let ahead = refresh::slot_ahead(id, src.interval.as_secs_f64(), now);
+                    let at = now
+                        + chrono::Duration::from_std(src.interval.mul_f64(ahead))
+                            .unwrap_or_default();
+                    if at < current {
+                        set_due(&mut due, &mut queue, id, at);
+                        rescheduled.insert(id.clone());
+                    }
+                }
+            }
             for (id, src) in &cfg.sources {
                 if due.contains_key(id) || running.contains(id) {
                     continue;
@@ -117,7 +145,8 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             };
             // The state may say later than the queue: a cluster node that just took the source
             // over continues at the next poll time its previous owner published.
-            if let Some(next) = prev.next_poll.filter(|t| *t > now) {
+            let brought_forward = rescheduled.remove(&id);
+            if let Some(next) = prev.next_poll.filter(|t| *t > now && !brought_forward) {
                 drop(permit);
                 set_due(&mut due, &mut queue, &id, next);
                 continue;

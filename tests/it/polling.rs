@@ -482,3 +482,45 @@ async fn a_gone_source_stays_quiet_until_its_url_changes() {
     assert_eq!(s[0]["items"], 2);
     app.stop().await;
 }
+
+/// A reload that shortens a source's interval takes effect at once: the source is polled at
+/// its slot within the new interval, not at the due time the old one gave (an hour away).
+#[tokio::test]
+async fn a_reload_that_shortens_the_interval_takes_effect_at_once() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/feed.rss", "scenario/blog.rss", "application/rss+xml");
+    let cfg = |interval: &str| {
+        format!(
+            "[sources.s]\nurl = \"{}\"\ninterval = \"{interval}\"\n[channels.c]\ntitle = \"c\"\nsources = [\"s\"]\n",
+            origin.url("/feed.rss")
+        )
+    };
+    let app = crate::support::spawn_app_admin(&cfg("1h")).await;
+    app.wait_sources(Duration::from_secs(10), "a first poll", |s| {
+        s[0]["status"] == "ok"
+    })
+    .await;
+    let first = origin.hits("/feed.rss");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        origin.hits("/feed.rss"),
+        first,
+        "not polled again within the hour"
+    );
+    let path = app.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("interval = \"1h\"", "interval = \"2s\"");
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(app.admin_reload("adm").await.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while origin.hits("/feed.rss") < first + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "polled {} times in 10 s after the interval became 2 s",
+            origin.hits("/feed.rss") - first
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
