@@ -61,33 +61,53 @@ pub struct PollRecord {
 /// Every source's latest state, as loaded from the store at start and updated by refreshes.
 #[derive(Debug, Default)]
 pub struct SourceBoard {
-    states: Mutex<HashMap<String, SourceState>>,
+    /// Boxed: a state is about 260 bytes, and a hash table keeps up to twice as many slots
+    /// as entries (65,536 for 30,000 sources: 18 MB of mostly empty slots unboxed, 2 MB boxed).
+    states: Mutex<HashMap<String, Box<SourceState>>>,
 }
 
 impl SourceBoard {
     pub fn new(states: impl IntoIterator<Item = (String, SourceState)>) -> SourceBoard {
         SourceBoard {
-            states: Mutex::new(states.into_iter().collect()),
+            states: Mutex::new(
+                states
+                    .into_iter()
+                    .map(|(id, st)| (id, Box::new(st)))
+                    .collect(),
+            ),
         }
     }
 
     /// The state a refresh of source `id`, configured at `configured_url`, starts from (and
     /// what status pages show for it).
     pub fn state(&self, id: &str, configured_url: &str) -> SourceState {
-        let stored = self.states.lock().expect("board lock").get(id).cloned();
+        let stored = self
+            .states
+            .lock()
+            .expect("board lock")
+            .get(id)
+            .map(|st| SourceState::clone(st));
         starting_state(configured_url, stored)
     }
 
     /// The state held for `id`, as it is (no configured URL to compare with).
     pub fn get(&self, id: &str) -> Option<SourceState> {
-        self.states.lock().expect("board lock").get(id).cloned()
-    }
-
-    pub fn set(&self, id: &str, state: SourceState) {
         self.states
             .lock()
             .expect("board lock")
-            .insert(id.to_string(), state);
+            .get(id)
+            .map(|st| SourceState::clone(st))
+    }
+
+    pub fn set(&self, id: &str, state: SourceState) {
+        let mut states = self.states.lock().expect("board lock");
+        match states.get_mut(id) {
+            // In place: no new key string nor box for a source seen before.
+            Some(st) => **st = state,
+            None => {
+                states.insert(id.to_string(), Box::new(state));
+            }
+        }
     }
 
     /// Change a source's state in place, if it is known.
