@@ -145,6 +145,7 @@ impl Parts {
             ownership,
             changed,
             takeover_slack,
+            refreshing: Default::default(),
             websub: std::sync::OnceLock::new(),
         });
         Arc::new(AppState {

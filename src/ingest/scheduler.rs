@@ -51,6 +51,7 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut queue: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
     let mut running: HashSet<String> = HashSet::new();
+    let mut claims: HashMap<String, super::state::Claim> = HashMap::new();
     // Sources put off to their slot once after a take-over (see `Ingest::takeover_slack`).
     let mut deferred: HashSet<String> = HashSet::new();
     // Sources whose interval or URL a reload changed, brought forward: due at the time the
@@ -130,6 +131,13 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             let Some(src) = cfg.sources.get(&id).cloned() else {
                 continue;
             };
+            // Held from before the state is read until the new one is on the board.
+            let Some(claim) = state.refreshing.claim(&id) else {
+                // A pushed document of it is being stored: look again shortly.
+                let soon = now + chrono::Duration::milliseconds(500);
+                set_due(&mut due, &mut queue, &id, soon);
+                continue;
+            };
             let prev = state.source_state(&src);
             let permit = match (state.ownership)(&id) {
                 Ok(permit) => permit,
@@ -168,6 +176,7 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
             }
             deferred.remove(&id);
             running.insert(id.clone());
+            claims.insert(id.clone(), claim);
             let st = state.clone();
             let stop = stop.clone();
             let handle = tasks.spawn(async move {
@@ -213,7 +222,9 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                         if let Some(next) = report.state.next_poll {
                             set_due(&mut due, &mut queue, &report.source, next);
                         }
+                        let claim = claims.remove(&report.source);
                         state.finish_refresh(report);
+                        drop(claim);
                     }
                     Err(e) => {
                         // A panicking refresh is a bug, but only that source pays: it is
@@ -221,6 +232,7 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                         let source = task_sources.remove(&e.id()).unwrap_or_default();
                         tracing::error!(%source, error = %e, "a refresh task panicked");
                         running.remove(&source);
+                        claims.remove(&source);
                         if let Some(src) = state.config.load().sources.get(&source) {
                             let retry = Utc::now()
                                 + chrono::Duration::from_std(src.interval).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The write path's handle on the daemon: [`Ingest`], what the scheduler and the background
 //! upkeep work with, made by the wiring (`app`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,9 @@ pub fn own_everything() -> Ownership {
     Arc::new(|_| Ok(Box::new(())))
 }
 
+/// How long a pushed document waits for a poll of its source to end.
+const PUSH_WAIT: Duration = Duration::from_secs(10);
+
 /// What the write path needs, as narrow handles: the live config, the store, the one HTTP
 /// client, the board of source states, where results go, which sources this process may poll,
 /// and whom to tell about changed channels.
@@ -65,6 +69,100 @@ pub struct Ingest {
     /// The WebSub subscriber, once the daemon serves (it needs the callback's public URL);
     /// never set for one-off commands or in cluster mode.
     pub websub: std::sync::OnceLock<Arc<crate::ingest::websub::Subscriber>>,
+    /// Sources being refreshed right now, by a poll or a push.
+    pub refreshing: Refreshing,
+}
+
+/// The sources a poll or a push is refreshing right now. A refresh starts from the source's
+/// state (validators, backoff) and ends by writing a new one: two at once would each start
+/// from the same state, and the later to finish would write its view over the other's (an old
+/// ETag after a newer one: an extra full fetch). So a refresh holds its source's [`Claim`]
+/// from before it reads the state until its state is on the board.
+#[derive(Debug, Default, Clone)]
+pub struct Refreshing(Arc<std::sync::Mutex<RefreshingSets>>);
+
+#[derive(Debug, Default)]
+struct RefreshingSets {
+    busy: std::collections::HashSet<String>,
+    /// Pushes waiting for a source, by source: polls let them go first (a source polled
+    /// back to back would otherwise never be free when a waiting push looks).
+    waiting: HashMap<String, usize>,
+}
+
+/// A source's turn to be refreshed; the next refresh may start once it is dropped.
+#[derive(Debug)]
+pub struct Claim {
+    set: Refreshing,
+    source: String,
+}
+
+impl Refreshing {
+    /// The source's turn, unless another refresh of it holds it or a push waits for it.
+    pub fn claim(&self, source: &str) -> Option<Claim> {
+        let mut sets = self.0.lock().expect("refreshing lock");
+        if sets.waiting.contains_key(source) || sets.busy.contains(source) {
+            return None;
+        }
+        sets.busy.insert(source.to_string());
+        Some(Claim {
+            set: self.clone(),
+            source: source.to_string(),
+        })
+    }
+
+    /// The source's turn, waiting (up to `within`) for a refresh of it to end; no poll of it
+    /// starts meanwhile.
+    pub async fn claim_within(&self, source: &str, within: Duration) -> Option<Claim> {
+        let deadline = tokio::time::Instant::now() + within;
+        *self
+            .0
+            .lock()
+            .expect("refreshing lock")
+            .waiting
+            .entry(source.to_string())
+            .or_default() += 1;
+        loop {
+            let claimed = {
+                let mut sets = self.0.lock().expect("refreshing lock");
+                let give_up = tokio::time::Instant::now() >= deadline;
+                let free = !sets.busy.contains(source);
+                if free || give_up {
+                    if let Some(n) = sets.waiting.get_mut(source) {
+                        *n -= 1;
+                        if *n == 0 {
+                            sets.waiting.remove(source);
+                        }
+                    }
+                }
+                if free {
+                    sets.busy.insert(source.to_string());
+                    Some(Some(Claim {
+                        set: self.clone(),
+                        source: source.to_string(),
+                    }))
+                } else if give_up {
+                    Some(None)
+                } else {
+                    None
+                }
+            };
+            if let Some(result) = claimed {
+                return result;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.set
+            .0
+            .lock()
+            .expect("refreshing lock")
+            .busy
+            .remove(&self.source);
+    }
 }
 
 impl Ingest {
@@ -97,6 +195,21 @@ impl Ingest {
         if self.websub.get().is_none() {
             return crate::model::push::CallbackAnswer::new(404, "no such subscription");
         }
+        // A push is a refresh: it waits for a poll of the source to end (briefly: a hub
+        // retries a delivery answered 503), and no poll starts while it runs.
+        let _claim = if req.post {
+            match self.refreshing.claim_within(&req.source, PUSH_WAIT).await {
+                Some(c) => Some(c),
+                None => {
+                    return crate::model::push::CallbackAnswer::new(
+                        503,
+                        "the source is being refreshed; deliver again later",
+                    )
+                }
+            }
+        } else {
+            None
+        };
         let config = self.config.load_full();
         let (answer, report) = crate::ingest::websub::callback(
             &self.refresh_ctx(),
@@ -222,5 +335,36 @@ fn poll_record(report: &RefreshReport) -> PollRecord {
         new: report.counts.new,
         updated: report.counts.updated,
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_refresh_of_a_source_at_a_time_and_a_waiting_push_goes_first() {
+        let r = Refreshing::default();
+        let poll = r.claim("a").expect("free");
+        assert!(r.claim("a").is_none(), "held");
+        assert!(r.claim("b").is_some(), "another source is free");
+        let r2 = r.clone();
+        let push =
+            tokio::spawn(
+                async move { r2.claim_within("a", Duration::from_secs(5)).await.is_some() },
+            );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(poll);
+        // A poll looking now finds the source promised to the waiting push.
+        assert!(r.claim("a").is_none());
+        assert!(push.await.unwrap(), "the push got its turn");
+        assert!(r.claim("a").is_some(), "and gave it back");
+        let held = r.claim("c").unwrap();
+        assert!(r
+            .claim_within("c", Duration::from_millis(100))
+            .await
+            .is_none());
+        drop(held);
+        assert!(r.claim("c").is_some(), "a push that gave up waits no more");
     }
 }

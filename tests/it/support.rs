@@ -47,6 +47,10 @@ struct OriginState {
     not_modified: HashMap<String, usize>,
     user_agents: Vec<String>,
     log: Vec<Request>,
+    /// Requests that arrived, by path (`hits` counts those answered).
+    started: HashMap<String, usize>,
+    /// How long a path's answers are held back.
+    delays: HashMap<String, std::time::Duration>,
 }
 
 /// One request the origin answered: what, who (its User-Agent) and when.
@@ -70,9 +74,20 @@ impl Origin {
     pub async fn start() -> Origin {
         let state: Arc<Mutex<OriginState>> = Arc::default();
         let st = state.clone();
-        let route = warp::path::full().and(warp::header::headers_cloned()).map(
+        let route = warp::path::full().and(warp::header::headers_cloned()).then(
             move |path: warp::path::FullPath, headers: HeaderMap| {
-                answer(&st, path.as_str(), &headers)
+                let st = st.clone();
+                async move {
+                    let delay = {
+                        let mut s = st.lock().unwrap();
+                        *s.started.entry(path.as_str().to_string()).or_default() += 1;
+                        s.delays.get(path.as_str()).copied()
+                    };
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    answer(&st, path.as_str(), &headers)
+                }
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -123,6 +138,21 @@ impl Origin {
         *self.state.lock().unwrap().hits.get(path).unwrap_or(&0)
     }
 
+    /// Requests for `path` that arrived and are not answered yet (held by [`Origin::delay`]).
+    pub fn in_flight(&self, path: &str) -> usize {
+        let s = self.state.lock().unwrap();
+        s.started.get(path).unwrap_or(&0) - s.hits.get(path).unwrap_or(&0)
+    }
+
+    /// Hold every answer for `path` back by `d` (the request counts as a hit when answered).
+    pub fn delay(&self, path: &str, d: std::time::Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .delays
+            .insert(path.to_string(), d);
+    }
+
     pub fn not_modified(&self, path: &str) -> usize {
         *self
             .state
@@ -137,7 +167,7 @@ impl Origin {
         self.state.lock().unwrap().user_agents.clone()
     }
 
-    /// Every request answered so far, in order.
+    /// Every request answered so far, in order (`at`: when it was answered).
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().log.clone()
     }

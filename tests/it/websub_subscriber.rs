@@ -265,3 +265,62 @@ async fn a_lease_near_its_end_is_renewed_at_a_poll_and_a_long_one_is_not() {
     assert_eq!(hub.requests.lock().unwrap().len(), n);
     app.stop().await;
 }
+
+/// A push and a poll of one source never run at once: each starts from the source's state and
+/// ends by writing a new one, so overlapping, the later would write over the other's. A push
+/// that arrives while a poll is in flight is stored after the poll has finished.
+#[tokio::test]
+async fn a_push_waits_for_a_poll_in_flight() {
+    let hub = Hub::default();
+    let hub_url = hub.start().await;
+    let origin = Origin::start().await;
+    let topic = origin.url("/feed.rss");
+    origin.put(
+        "/feed.rss",
+        rss(&hub_url, &topic, &["first"]),
+        "application/rss+xml",
+    );
+    let app = spawn_app(&format!(
+        "[sources.s]\nurl = \"{topic}\"\ninterval = \"1s\"\n\
+         [channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n"
+    ))
+    .await;
+    let req = hub.wait_request().await;
+    let (callback, secret) = (req["hub.callback"].clone(), req["hub.secret"].clone());
+    assert_eq!(
+        verify(&callback, &topic, "chal").await,
+        (200, "chal".to_string())
+    );
+    // Polls now take 1.5 s at the origin; wait until one is in flight.
+    origin.delay("/feed.rss", Duration::from_millis(1500));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while origin.in_flight("/feed.rss") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no poll in flight");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answered_before = origin.requests().len();
+    let pushed = rss(&hub_url, &topic, &["pushed", "first"]);
+    let sig = format!(
+        "sha256={}",
+        hmac_sha256(secret.as_bytes(), pushed.as_bytes())
+    );
+    assert_eq!(push(&callback, &pushed, &sig).await, 200);
+    let push_answered = std::time::Instant::now();
+    let poll_answered = origin
+        .requests()
+        .into_iter()
+        .skip(answered_before)
+        .find(|r| r.path == "/feed.rss")
+        .map(|r| r.at)
+        .expect("the poll in flight was answered before the push was");
+    assert!(poll_answered <= push_answered);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !titles(&app).await.contains(&"pushed".to_string()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the push was stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
