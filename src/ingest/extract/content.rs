@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::dom::{is_block, is_space, Dom, NONE};
+use super::thread::thread_posts;
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
 const MIN_UNIT_CHARS: u32 = 15;
@@ -144,7 +145,9 @@ fn teaser_card(dom: &Dom, c: usize) -> bool {
             continue;
         }
         if matches!(n.name, "h2" | "h3" | "h4" | "h5" | "h6") {
-            let linked = n.chars > 0 && n.link_chars * 10 >= n.chars * 8 && n.end < end;
+            let linked = n.chars > 0
+                && (n.link_chars * 10 >= n.chars * 8 || inside_link(dom, i, c))
+                && n.end < end;
             return linked && dated(dom, c);
         }
         // Text before any heading: the block does not open with one.
@@ -155,10 +158,23 @@ fn teaser_card(dom: &Dom, c: usize) -> bool {
     false
 }
 
+/// Is node `i` inside a link below `c` (a card's heading wrapped in its `<a>`)?
+fn inside_link(dom: &Dom, i: usize, c: usize) -> bool {
+    let mut a = dom.nodes[i].parent;
+    while a != NONE && a > c {
+        let n = &dom.nodes[a];
+        if n.name == "a" && n.el.and_then(|e| e.value().attr("href")).is_some() {
+            return true;
+        }
+        a = n.parent;
+    }
+    false
+}
+
 /// Does card `c` carry a time, as a news stream's items do ("Associated Press · 2 hours ago",
 /// `<time>`, a date)? Cards without one (a service page's offers, a product grid) may well be
 /// the page's content, so only dated cards make a stream.
-fn dated(dom: &Dom, c: usize) -> bool {
+pub(super) fn dated(dom: &Dom, c: usize) -> bool {
     static TIME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = TIME.get_or_init(|| {
         regex::Regex::new(
@@ -239,6 +255,13 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
             break;
         }
         top = p;
+    }
+    // A forum thread: the post chosen and its sibling posts, together.
+    if let Some(posts) = thread_posts(dom, top, |c| teaser_card(dom, c)) {
+        let alpha: u32 = posts.iter().map(|&p| dom.nodes[p].alpha).sum();
+        if alpha > dom.nodes[top].alpha * 3 / 2 {
+            return posts;
+        }
     }
     let top_score = s.final_score(top).max(best);
     let parent = dom.nodes[top].parent;

@@ -24,6 +24,7 @@ mod dom;
 mod links;
 mod meta;
 pub mod suggest;
+mod thread;
 
 use std::sync::OnceLock;
 
@@ -290,27 +291,102 @@ fn floor_boundary(s: &str, at: usize) -> usize {
     i
 }
 
+/// The source's selectors, compiled once per page.
+struct Rules {
+    title: Option<Selector>,
+    content: Option<Selector>,
+    date: Option<Selector>,
+    author: Option<Selector>,
+    source: Option<Selector>,
+    remove: Vec<Selector>,
+}
+
+impl Rules {
+    fn compile(rules: &ArticleRules) -> Result<Rules, ExtractError> {
+        Ok(Rules {
+            title: compile_opt(&rules.title)?,
+            content: compile_opt(&rules.content)?,
+            date: compile_opt(&rules.date)?,
+            author: compile_opt(&rules.author)?,
+            source: compile_opt(&rules.source)?,
+            remove: rules
+                .remove
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(compile)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Below this many characters of body text a page has no article of its own.
+const THIN: usize = 200;
+
 fn extract_article_in_order(
     html: &str,
     page_url: &str,
     rules: &ArticleRules,
 ) -> Result<RawEntry, ExtractError> {
-    let title_sel = compile_opt(&rules.title)?;
-    let content_sel = compile_opt(&rules.content)?;
-    let date_sel = compile_opt(&rules.date)?;
-    let author_sel = compile_opt(&rules.author)?;
-    let source_sel = compile_opt(&rules.source)?;
-    let remove: Vec<Selector> = rules
-        .remove
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(compile)
-        .collect::<Result<_, _>>()?;
-
+    let rules = Rules::compile(rules)?;
     let text = strip_pinyin(html);
     let doc = Html::parse_document(&text);
-    let first = Dom::build(&doc);
+    let found = extract_parsed(&doc, &text, page_url, &rules);
+    let chars = found.as_ref().map_or(0, |(_, chars)| *chars);
+    // Pages rendered by a script (Discourse forums, some SPAs) print their text for readers
+    // without scripts inside `<noscript>`, which a browser with scripts (and so this parser)
+    // reads as raw text. Where the scripted view has no article, the page is read as a
+    // reader without scripts sees it.
+    if chars < THIN && noscript_chars(&doc) >= THIN {
+        let plain = parse_without_scripts(&text);
+        if let Ok((entry, chars2)) = extract_parsed(&plain, &text, page_url, &rules) {
+            if chars2 > chars * 2 {
+                return Ok(entry);
+            }
+        }
+    }
+    found.map(|(entry, _)| entry)
+}
+
+/// Characters of raw text inside `<noscript>` elements (markup included: a rough size).
+fn noscript_chars(doc: &Html) -> usize {
+    static S: OnceLock<Selector> = OnceLock::new();
+    let sel = S.get_or_init(|| Selector::parse("noscript").expect("valid selector"));
+    doc.select(sel)
+        .map(|e| e.text().map(str::len).sum::<usize>())
+        .sum()
+}
+
+/// The document as a browser without scripts builds it: `<noscript>` content is markup.
+fn parse_without_scripts(text: &str) -> Html {
+    use html5ever::tendril::TendrilSink;
+    let opts = html5ever::ParseOpts {
+        tree_builder: html5ever::tree_builder::TreeBuilderOpts {
+            scripting_enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts)
+        .one(text)
+}
+
+/// Extraction from one parse of the page: the entry and how many characters its body holds.
+fn extract_parsed(
+    doc: &Html,
+    text: &str,
+    page_url: &str,
+    rules: &Rules,
+) -> Result<(RawEntry, usize), ExtractError> {
+    let Rules {
+        title: title_sel,
+        content: content_sel,
+        date: date_sel,
+        author: author_sel,
+        source: source_sel,
+        remove,
+    } = rules;
+    let first = Dom::build(doc);
     let base = base_url(
         first
             .special_elements("base")
@@ -318,12 +394,12 @@ fn extract_article_in_order(
         page_url,
     );
     let hidden = hidden_selectors(&first);
-    let mut dom = without_hidden(first, &doc, &hidden, &remove);
+    let mut dom = without_hidden(first, doc, &hidden, remove);
     let metas = Metas::collect(&dom);
     let ti = find_title(&dom, &metas);
     let title = title_sel
         .as_ref()
-        .and_then(|s| text_of_sel(&doc, s))
+        .and_then(|s| text_of_sel(doc, s))
         .or(ti.title.clone());
 
     // Content: the selector's outermost matches, or the automatic choice.
@@ -364,7 +440,7 @@ fn extract_article_in_order(
         // Still no article, on a page that hides some of its content with an inline
         // `visibility: hidden` until a script reveals it: read it as the reader will see it.
         if chars < 200 && dom.soft_hidden {
-            let revealed = without_hidden(Dom::build_revealing(&doc), &doc, &hidden, &remove);
+            let revealed = without_hidden(Dom::build_revealing(doc), doc, &hidden, remove);
             let (r3, c3, chars3) = attempt(&revealed, true);
             if chars3 > chars * 2 {
                 (roots, c) = (r3, c3);
@@ -392,8 +468,8 @@ fn extract_article_in_order(
     });
 
     // Publish time.
-    let (machine, updated) = machine_dates(&dom, &text, &metas);
-    let published = match date_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+    let (machine, updated) = machine_dates(&dom, text, &metas);
+    let published = match date_sel.as_ref().and_then(|s| text_of_sel(doc, s)) {
         Some(t) => find_date(&t).or(machine),
         None => agree_with_url(
             pick_date(
@@ -413,7 +489,7 @@ fn extract_article_in_order(
     // Source publication.
     let source = source_sel
         .as_ref()
-        .and_then(|s| text_of_sel(&doc, s))
+        .and_then(|s| text_of_sel(doc, s))
         .map(|t| source_in(&t).unwrap_or(t))
         .or_else(|| {
             metas
@@ -442,7 +518,7 @@ fn extract_article_in_order(
 
     // Authors: selector, reporters on bylines, a byline line next to the title, meta author.
     let mut authors: Vec<String> = Vec::new();
-    if let Some(a) = author_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+    if let Some(a) = author_sel.as_ref().and_then(|s| text_of_sel(doc, s)) {
         authors = reporters_in(&a).unwrap_or_else(|| vec![a]);
     }
     if authors.is_empty() {
@@ -467,7 +543,8 @@ fn extract_article_in_order(
     let mut seen = std::collections::HashSet::new();
     authors.retain(|a| seen.insert(a.clone()));
 
-    Ok(RawEntry {
+    let chars = cleaned.blocks.iter().map(Block::chars).sum();
+    let entry = RawEntry {
         guid: None,
         link: Some(page_url.to_string()),
         base: base.map(|b| b.to_string()),
@@ -482,7 +559,8 @@ fn extract_article_in_order(
         origin: source,
         editors,
         site: ti.site,
-    })
+    };
+    Ok((entry, chars))
 }
 
 /// A day in the page's URL (`/2023/10/03/`) is the site's own record of when it published the
