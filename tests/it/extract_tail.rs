@@ -117,3 +117,81 @@ fn sections_that_share_only_a_wrapper_class_are_not_a_thread() {
     assert!(body.contains("eye level"), "{body}");
     assert!(!body.contains("Desk tip"), "{body}");
 }
+
+/// A documentation page (`hand/doc-page.html`): headings, both code blocks (their lines kept as
+/// written), the parameter table's cells and the closing note are the content; the API sidebar,
+/// the "on this page" box and the footer are not.
+#[test]
+fn a_documentation_page_keeps_code_and_tables_and_drops_the_sidebar() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages/hand/doc-page.html");
+    let html = std::fs::read_to_string(path).unwrap();
+    let e = extract_article(
+        &html,
+        "https://docs.example.org/q",
+        &ArticleRules::default(),
+    )
+    .unwrap();
+    let content = e.content_html.unwrap();
+    assert!(
+        content.contains("<pre><code>const q = await tidepool.open(\"orders\");\nawait q.push("),
+        "{content}"
+    );
+    let body = body_of("hand/doc-page.html");
+    for part in [
+        "Adds one message",
+        "queue.push(name, body",
+        "The message, at most 256 KiB",
+        "Higher values are popped first",
+        "stored on two nodes",
+    ] {
+        assert!(body.contains(part), "{part:?} missing from {body}");
+    }
+    for furniture in ["queue.peek", "Error codes", "On this page", "Terms"] {
+        assert!(!body.contains(furniture), "{furniture:?} in {body}");
+    }
+}
+
+/// A listing (`hand/listing-page.html`): twelve courses, each a linked title over its day,
+/// hours, length, fee and room, and no single article. Scoring finds a sliver (the intro); the page's one
+/// `<main>` is the content, every entry with its title, and the sidebar stays out.
+#[test]
+fn a_listing_without_an_article_is_its_main_region() {
+    let body = body_of("hand/listing-page.html");
+    for part in [
+        "meet once a week",
+        "Digital photography",
+        "Pottery for beginners",
+        "Mon 19:00–21:00, 8 weeks, £96, room 11",
+        "Python programming",
+        "Sat 19:00–21:00, 6 weeks, £72, room 9",
+    ] {
+        assert!(body.contains(part), "{part:?} missing from {body}");
+    }
+    assert!(!body.contains("Newsletter"), "{body}");
+    assert!(!body.contains("Jobs"), "{body}");
+}
+
+/// A page that says it is an article (`og:type`) whose `<main>` holds a short article and a
+/// "recommended" stream of linked headlines with summaries (mozilla/readability's `yahoo-3`
+/// in short): the article is the content, not the whole region.
+#[test]
+fn an_article_beside_recommended_headlines_is_not_widened_to_main() {
+    let para = "The harbour bridge reopened on Sunday after eight months of repairs, and the \
+                first buses crossed it at six in the morning, to the relief of commuters. ";
+    let teaser = |n: u32| {
+        format!(
+            "<li><h3><a href=\"/story/{n}\">Another story number {n}</a></h3><p>A summary of \
+             another story, with commas, and a stop.</p></li>"
+        )
+    };
+    let html = format!(
+        "<html><head><meta property=\"og:type\" content=\"article\"></head><body><main>\
+         <div class=\"story\"><h1>Bridge reopens</h1><p>{para}</p><p>{para}</p></div>\
+         <section><h2>Recommended for you</h2><ul>{}</ul></section></main></body></html>",
+        (1..=24).map(teaser).collect::<String>()
+    );
+    let body = body_of_html(&html);
+    assert!(body.contains("harbour bridge reopened"), "{body}");
+    assert!(!body.contains("Another story"), "{body}");
+}

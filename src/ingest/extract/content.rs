@@ -187,8 +187,15 @@ pub(super) fn dated(dom: &Dom, c: usize) -> bool {
 }
 
 /// The nodes holding the main content, in document order: the best-scored container plus the
-/// siblings that belong with it. `strict` skips elements whose names say furniture.
-pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
+/// siblings that belong with it; and the elements that hold a stream of teaser cards. `strict`
+/// skips elements whose names say furniture.
+pub fn find_content(dom: &Dom, strict: bool) -> (Vec<usize>, Vec<usize>) {
+    let mut streams = Vec::new();
+    let roots = find_roots(dom, strict, &mut streams);
+    (roots, streams)
+}
+
+fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
     let n = dom.nodes.len();
     let mut s = Scorer {
         dom,
@@ -198,6 +205,7 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         streams: Vec::new(),
     };
     s.walk(dom.body, 1.0);
+    streams.extend_from_slice(&s.streams);
     let mut top = NONE;
     let mut best = f32::MIN;
     for i in 0..n {

@@ -291,6 +291,31 @@ fn floor_boundary(s: &str, at: usize) -> usize {
     i
 }
 
+/// The page's one main region: its only `<main>` element, else its only `role="main"`.
+fn main_region(dom: &Dom) -> Option<usize> {
+    let one = |hit: &dyn Fn(usize) -> bool| {
+        let mut found =
+            (dom.body..dom.nodes[dom.body].end).filter(|&i| !dom.nodes[i].skip && hit(i));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    };
+    one(&|i| dom.nodes[i].name == "main")
+        .or_else(|| one(&|i| dom.nodes[i].el.and_then(|e| e.value().attr("role")) == Some("main")))
+}
+
+/// A heading that is a link to another page (a teaser's headline).
+fn linked_headline(dom: &Dom, i: usize) -> bool {
+    let n = &dom.nodes[i];
+    if n.skip || !matches!(n.name, "h2" | "h3" | "h4" | "h5" | "h6") || n.chars == 0 {
+        return false;
+    }
+    if n.link_chars * 10 >= n.chars * 8 {
+        return true;
+    }
+    let p = n.parent;
+    p != NONE && dom.nodes[p].name == "a"
+}
+
 /// The source's selectors, compiled once per page.
 struct Rules {
     title: Option<Selector>,
@@ -421,30 +446,58 @@ fn extract_parsed(
     } else {
         // One automatic attempt on a view: its roots, cleaned blocks and their characters.
         let attempt = |dom: &Dom, strict: bool| {
-            let r = find_content(dom, strict);
+            let (r, streams) = find_content(dom, strict);
             let c = clean_blocks(
                 render_blocks(dom, &r, base.as_ref(), strict),
                 title.as_deref(),
             );
             let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
-            (r, c, chars)
+            (r, c, chars, streams)
         };
-        let (r, mut c, mut chars) = attempt(&dom, true);
+        let (r, mut c, mut chars, mut streams) = attempt(&dom, true);
         roots = r;
         if chars < 200 {
-            let (r2, c2, chars2) = attempt(&dom, false);
+            let (r2, c2, chars2, s2) = attempt(&dom, false);
             if chars2 > chars * 2 {
-                (roots, c, chars) = (r2, c2, chars2);
+                (roots, c, chars, streams) = (r2, c2, chars2, s2);
             }
         }
         // Still no article, on a page that hides some of its content with an inline
         // `visibility: hidden` until a script reveals it: read it as the reader will see it.
         if chars < 200 && dom.soft_hidden {
             let revealed = without_hidden(Dom::build_revealing(doc), doc, &hidden, remove);
-            let (r3, c3, chars3) = attempt(&revealed, true);
+            let (r3, c3, chars3, s3) = attempt(&revealed, true);
             if chars3 > chars * 2 {
-                (roots, c) = (r3, c3);
+                (roots, c, chars, streams) = (r3, c3, chars3, s3);
                 dom = revealed;
+            }
+        }
+        // A page with no single article (a listing, a link-list wiki page, a home page of
+        // sections): what was found is a sliver of the page's main region, which is then the
+        // content, rendered as the page shows it. Not on a portal, where the sliver is a
+        // short article beside a stream of teasers in the same region: a dated stream, or, on
+        // a page that says it is an article (`og:type`), five or more linked headlines.
+        if let Some(m) = main_region(&dom) {
+            let (region, end) = (dom.nodes[m].chars as usize, dom.nodes[m].end);
+            let in_roots = |i: usize| roots.iter().any(|&r| r <= i && i < dom.nodes[r].end);
+            let article = metas
+                .get(&["og:type"])
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
+            let portal = streams
+                .iter()
+                .any(|&st| st > m && st < end && !in_roots(st))
+                || (article
+                    && (m + 1..end)
+                        .filter(|&i| !in_roots(i) && linked_headline(&dom, i))
+                        .count()
+                        >= 5);
+            if chars * 4 < region && dom.link_density(m) < 0.5 && !portal {
+                let blocks = render_blocks(&dom, &[m], base.as_ref(), false);
+                let c4 = clean_blocks(blocks, title.as_deref());
+                let chars4: usize = c4.blocks.iter().map(Block::chars).sum();
+                if chars4 > chars * 2 {
+                    (roots, c) = (vec![m], c4);
+                }
             }
         }
         c
