@@ -37,12 +37,15 @@ pub fn thread_posts(
                     !n.skip && n.name == name && class_of(dom, c) == Some(class)
                 })
                 .collect();
-            if kin.len() >= 2 {
+            // The post the scorer chose must itself be one (tested first: it is one post,
+            // where its kin may be hundreds of rows).
+            if kin.len() >= 2 && !is_teaser(a) && is_post(dom, a) {
                 let shape = shape_of(dom, a);
                 let posts: Vec<usize> = kin
                     .into_iter()
+                    // Cheapest test first: `is_post` reads the post's text for a date.
                     .filter(|&c| {
-                        is_post(dom, c) && !is_teaser(c) && alike(&shape, &shape_of(dom, c))
+                        alike(&shape, &shape_of(dom, c)) && !is_teaser(c) && is_post(dom, c)
                     })
                     .collect();
                 // The post the scorer chose must itself be one: a page's one article beside
