@@ -175,15 +175,19 @@ fn inside_link(dom: &Dom, i: usize, c: usize) -> bool {
 /// `<time>`, a date)? Cards without one (a service page's offers, a product grid) may well be
 /// the page's content, so only dated cards make a stream.
 pub(super) fn dated(dom: &Dom, c: usize) -> bool {
+    let end = dom.nodes[c].end;
+    (c..end).any(|i| dom.nodes[i].name == "time") || time_re().is_match(&dom.text_of(c))
+}
+
+/// A date or a relative time in text (see [`dated`]).
+pub(super) fn time_re() -> &'static regex::Regex {
     static TIME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = TIME.get_or_init(|| {
+    TIME.get_or_init(|| {
         regex::Regex::new(
             r"(?i)\b\d{1,2}\s*(?:h|hrs?|hours?|m|mins?|minutes?|d|days?)\s+ago\b|\d{1,2}\s*(?:小时|分钟|天)前|\b\d{4}[-/.年]\d{1,2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d{1,2}月\d{1,2}日",
         )
         .expect("valid regex")
-    });
-    let end = dom.nodes[c].end;
-    (c..end).any(|i| dom.nodes[i].name == "time") || re.is_match(&dom.text_of(c))
+    })
 }
 
 /// The nodes holding the main content, in document order: the best-scored container plus the

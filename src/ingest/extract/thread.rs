@@ -94,7 +94,19 @@ fn class_of<'a>(dom: &Dom<'a>, i: usize) -> Option<&'a str> {
 /// in its text): replies are stamped, furniture repeated in rows mostly is not.
 fn is_post(dom: &Dom, c: usize) -> bool {
     let (chars, linked) = text_in_links(dom, c);
-    dom.nodes[c].alpha >= MIN_POST_ALPHA && linked * 10 < chars * 3 && super::content::dated(dom, c)
+    dom.nodes[c].alpha >= MIN_POST_ALPHA && linked * 10 < chars * 3 && stamped(dom, c)
+}
+
+/// Does the subtree of `c` hold a `<time>` or a date? Read text node by text node, stopping
+/// at the first date: a post is stamped at its head, and an ancestor tried on the way up may be
+/// most of the page (joining its text to search it whole was 6% of extraction time).
+fn stamped(dom: &Dom, c: usize) -> bool {
+    let re = super::content::time_re();
+    (c..dom.nodes[c].end).any(|i| {
+        let n = &dom.nodes[i];
+        let digits = || n.text.bytes().any(|b| b.is_ascii_digit());
+        !n.skip && (n.name == "time" || (n.el.is_none() && digits() && re.is_match(n.text)))
+    })
 }
 
 /// Characters in the subtree of `c`, and of those the ones inside links. The view's own link
