@@ -137,6 +137,8 @@ def main():
             f1_sum = 0.0
             titles = title_ok = times = time_ok = 0
             spent = 0.0
+            # body F1 sum and page count per labelled page type (WCXB), for the per-type table
+            by_kind = defaultdict(lambda: [0.0, 0])
             for p in ps:
                 t0 = time.perf_counter()
                 try:
@@ -144,7 +146,11 @@ def main():
                 except Exception:
                     body, title, date = "", None, None
                 spent += time.perf_counter() - t0
-                f1_sum += bigram_f1(body, p["body"])
+                f1 = bigram_f1(body, p["body"])
+                f1_sum += f1
+                if p.get("kind"):
+                    by_kind[p["kind"]][0] += f1
+                    by_kind[p["kind"]][1] += 1
                 if p.get("title") is not None:
                     titles += 1
                     title_ok += norm_title(title) == norm_title(p["title"])
@@ -160,6 +166,9 @@ def main():
                 f"{rate(title_ok, titles):>12} {rate(time_ok, times):>14} "
                 f"{len(ps) / max(spent, 1e-9):>9.0f}"
             )
+            for kind in sorted(by_kind):
+                total, count = by_kind[kind]
+                print(f"{'  ' + name + ' / ' + kind:<40} {count:>6} {total / count:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ struct Page {
     title: Option<String>,
     /// Labelled publish time as numbers: year, month, day, hour, minute (what is given).
     time: Option<Vec<u32>>,
+    /// The page's type where the dataset labels one (WCXB: article, forum, listing, …).
+    kind: Option<String>,
 }
 
 /// The project's decoder, except that for bytes that are not valid UTF-8 a declared legacy
@@ -152,6 +154,7 @@ fn load_chinese(dir: &Path) -> Vec<Page> {
             body,
             title: None,
             time,
+            kind: None,
         });
     }
     if corrected > 0 {
@@ -183,6 +186,7 @@ fn load_mozilla(dir: &Path) -> Vec<Page> {
             body: html_to_text(&expected),
             title: meta["title"].as_str().map(str::to_string),
             time: meta["publishedTime"].as_str().and_then(label_time),
+            kind: None,
         });
     }
     pages
@@ -214,9 +218,21 @@ fn load_wcxb(dir: &Path) -> Vec<Page> {
             body: g["main_content"].as_str().unwrap_or("").to_string(),
             title: g["title"].as_str().map(str::to_string),
             time: g["publish_date"].as_str().and_then(label_time),
+            kind: page_type(&gt),
         });
     }
     pages
+}
+
+/// WCXB's page type: `_internal.page_type.primary` (older files: a plain string there, or a
+/// top-level `page_type`).
+fn page_type(gt: &serde_json::Value) -> Option<String> {
+    let pt = &gt["_internal"]["page_type"];
+    pt["primary"]
+        .as_str()
+        .or(pt.as_str())
+        .or(gt["page_type"].as_str())
+        .map(str::to_string)
 }
 
 /// NFKC approximation for CJK/ASCII text: fullwidth ASCII → ASCII, ideographic space → space;
@@ -320,7 +336,7 @@ fn main() {
             for p in &pages {
                 let line = serde_json::json!({
                     "dataset": name, "id": p.id, "url": p.url, "html": p.html,
-                    "body": p.body, "title": p.title, "time": p.time,
+                    "body": p.body, "title": p.title, "time": p.time, "kind": p.kind,
                 });
                 writeln!(f, "{line}").unwrap();
             }
@@ -329,6 +345,8 @@ fn main() {
         let mut f1_sum = 0.0;
         let (mut titles, mut title_ok, mut times, mut time_ok) = (0, 0, 0, 0);
         let mut spent = Duration::ZERO;
+        // Body F1 sum and page count per labelled page type, for the per-type table.
+        let mut by_kind: std::collections::BTreeMap<&str, (f64, u32)> = Default::default();
         for p in &pages {
             let t0 = Instant::now();
             let r = extract_article(&p.html, &p.url, &rules);
@@ -343,6 +361,11 @@ fn main() {
             };
             let f1 = bigram_f1(&text, &p.body);
             f1_sum += f1;
+            if let Some(k) = &p.kind {
+                let e = by_kind.entry(k.as_str()).or_default();
+                e.0 += f1;
+                e.1 += 1;
+            }
             let mut title_hit = None;
             if let Some(t) = &p.title {
                 titles += 1;
@@ -359,8 +382,9 @@ fn main() {
             }
             if per_page {
                 eprintln!(
-                    "{name}/{:<40} f1={f1:.3} title={title_hit:?} time={time_hit:?} got_time={:?} label={:?} got_title={:?}",
+                    "{name}/{:<40} kind={:?} f1={f1:.3} title={title_hit:?} time={time_hit:?} got_time={:?} label={:?} got_title={:?}",
                     p.id,
+                    p.kind,
                     published.map(|d| match d {
                         RawDate::Exact(x) => x.naive_local(),
                         RawDate::Local(x) => x,
@@ -371,7 +395,7 @@ fn main() {
             }
             if let Some(f) = dump.as_mut() {
                 let line = serde_json::json!({
-                    "dataset": name, "id": p.id, "f1": f1, "title": title,
+                    "dataset": name, "id": p.id, "kind": p.kind, "f1": f1, "title": title,
                     "text": text,
                 });
                 writeln!(f, "{line}").unwrap();
@@ -394,5 +418,13 @@ fn main() {
             rate(time_ok, times),
             pages.len() as f64 / spent.as_secs_f64().max(1e-9)
         );
+        for (kind, (sum, count)) in &by_kind {
+            println!(
+                "{:<40} {:>6} {:>8.3}",
+                format!("  {name} / {kind}"),
+                count,
+                sum / f64::from(*count)
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ mod discovery;
 mod diskfull;
 mod durability;
 mod extract_stage;
+mod extract_tail;
 mod foundation;
 mod full_text;
 mod html_sources;

@@ -19,7 +19,7 @@ macro_rules! re {
 // class/id names (with `_` turned into `-` so that `\b` splits `rm_relevant`)
 re!(
     unlikely_re,
-    r"(?i)-ad-|\bad\b|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|\bfoot|gdpr|\bheader|legends|\bmenu|related|relevant|remark|replies|\brss\b|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|\bshare|fenxiang|xiangguan|tuijian|recommend|\bnav\b|navbar|\bnavi|topnav|copyright|banquan|download|\bhot\b|\brank|paihang|toolbar|\btools?\b|\blogin|login\b|\bsearch|\bsitemap|\bcrumb|\bqrcode|\bewm\b|weixin|wechat|weibo|\bapp-?down"
+    r"(?i)-ad-|\bad\b|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|\bfoot|gdpr|\bheader|legends|\bmenu|related|relevant|remark|replies|\brss\b|shoutbox|sidebar|signature|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|\bshare|fenxiang|xiangguan|tuijian|recommend|\bnav\b|navbar|\bnavi|topnav|copyright|banquan|download|\bhot\b|\brank|paihang|toolbar|\btools?\b|\blogin|login\b|\bsearch|\bsitemap|\bcrumb|\bqrcode|\bewm\b|weixin|wechat|weibo|\bapp-?down"
 );
 re!(
     maybe_candidate_re,

@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::dom::{is_block, is_space, Dom, NONE};
+use super::thread::thread_posts;
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
 const MIN_UNIT_CHARS: u32 = 15;
@@ -144,7 +145,9 @@ fn teaser_card(dom: &Dom, c: usize) -> bool {
             continue;
         }
         if matches!(n.name, "h2" | "h3" | "h4" | "h5" | "h6") {
-            let linked = n.chars > 0 && n.link_chars * 10 >= n.chars * 8 && n.end < end;
+            let linked = n.chars > 0
+                && (n.link_chars * 10 >= n.chars * 8 || inside_link(dom, i, c))
+                && n.end < end;
             return linked && dated(dom, c);
         }
         // Text before any heading: the block does not open with one.
@@ -155,24 +158,48 @@ fn teaser_card(dom: &Dom, c: usize) -> bool {
     false
 }
 
+/// Is node `i` inside a link below `c` (a card's heading wrapped in its `<a>`)?
+fn inside_link(dom: &Dom, i: usize, c: usize) -> bool {
+    let mut a = dom.nodes[i].parent;
+    while a != NONE && a > c {
+        let n = &dom.nodes[a];
+        if n.name == "a" && n.el.and_then(|e| e.value().attr("href")).is_some() {
+            return true;
+        }
+        a = n.parent;
+    }
+    false
+}
+
 /// Does card `c` carry a time, as a news stream's items do ("Associated Press · 2 hours ago",
 /// `<time>`, a date)? Cards without one (a service page's offers, a product grid) may well be
 /// the page's content, so only dated cards make a stream.
-fn dated(dom: &Dom, c: usize) -> bool {
+pub(super) fn dated(dom: &Dom, c: usize) -> bool {
+    let end = dom.nodes[c].end;
+    (c..end).any(|i| dom.nodes[i].name == "time") || time_re().is_match(&dom.text_of(c))
+}
+
+/// A date or a relative time in text (see [`dated`]).
+pub(super) fn time_re() -> &'static regex::Regex {
     static TIME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = TIME.get_or_init(|| {
+    TIME.get_or_init(|| {
         regex::Regex::new(
             r"(?i)\b\d{1,2}\s*(?:h|hrs?|hours?|m|mins?|minutes?|d|days?)\s+ago\b|\d{1,2}\s*(?:小时|分钟|天)前|\b\d{4}[-/.年]\d{1,2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d{1,2}月\d{1,2}日",
         )
         .expect("valid regex")
-    });
-    let end = dom.nodes[c].end;
-    (c..end).any(|i| dom.nodes[i].name == "time") || re.is_match(&dom.text_of(c))
+    })
 }
 
 /// The nodes holding the main content, in document order: the best-scored container plus the
-/// siblings that belong with it. `strict` skips elements whose names say furniture.
-pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
+/// siblings that belong with it; and the elements that hold a stream of teaser cards. `strict`
+/// skips elements whose names say furniture.
+pub fn find_content(dom: &Dom, strict: bool) -> (Vec<usize>, Vec<usize>) {
+    let mut streams = Vec::new();
+    let roots = find_roots(dom, strict, &mut streams);
+    (roots, streams)
+}
+
+fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
     let n = dom.nodes.len();
     let mut s = Scorer {
         dom,
@@ -182,6 +209,7 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
         streams: Vec::new(),
     };
     s.walk(dom.body, 1.0);
+    streams.extend_from_slice(&s.streams);
     let mut top = NONE;
     let mut best = f32::MIN;
     for i in 0..n {
@@ -239,6 +267,13 @@ pub fn find_content(dom: &Dom, strict: bool) -> Vec<usize> {
             break;
         }
         top = p;
+    }
+    // A forum thread: the post chosen and its sibling posts, together.
+    if let Some(posts) = thread_posts(dom, top, |c| teaser_card(dom, c)) {
+        let alpha: u32 = posts.iter().map(|&p| dom.nodes[p].alpha).sum();
+        if alpha > dom.nodes[top].alpha * 3 / 2 {
+            return posts;
+        }
     }
     let top_score = s.final_score(top).max(best);
     let parent = dom.nodes[top].parent;

@@ -290,8 +290,12 @@ impl<'a> Dom<'a> {
         let idx = self.nodes.len();
         let hidden = hidden_by_attrs(&el);
         self.soft_hidden |= hidden == Hidden::Soft && !skip_parent;
+        // A `<noscript>` parsed as markup (see `extract::parse_without_scripts`) is what the
+        // page shows a reader without scripts; parsed with scripts on, it is raw text.
+        let noscript_markup =
+            name == "noscript" && el.children().any(|c| matches!(c.value(), Node::Element(_)));
         let skip = skip_parent
-            || never_visible(name)
+            || (never_visible(name) && !noscript_markup)
             || hidden == Hidden::Hard
             || (hidden == Hidden::Soft && !self.reveal_soft);
         self.by_ptr.push((el.value() as *const _ as usize, idx));

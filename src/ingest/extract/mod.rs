@@ -24,6 +24,7 @@ mod dom;
 mod links;
 mod meta;
 pub mod suggest;
+mod thread;
 
 use std::sync::OnceLock;
 
@@ -290,27 +291,127 @@ fn floor_boundary(s: &str, at: usize) -> usize {
     i
 }
 
+/// The page's one main region: its only `<main>` element, else its only `role="main"`.
+fn main_region(dom: &Dom) -> Option<usize> {
+    let one = |hit: &dyn Fn(usize) -> bool| {
+        let mut found =
+            (dom.body..dom.nodes[dom.body].end).filter(|&i| !dom.nodes[i].skip && hit(i));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    };
+    one(&|i| dom.nodes[i].name == "main")
+        .or_else(|| one(&|i| dom.nodes[i].el.and_then(|e| e.value().attr("role")) == Some("main")))
+}
+
+/// A heading that is a link to another page (a teaser's headline).
+fn linked_headline(dom: &Dom, i: usize) -> bool {
+    let n = &dom.nodes[i];
+    if n.skip || !matches!(n.name, "h2" | "h3" | "h4" | "h5" | "h6") || n.chars == 0 {
+        return false;
+    }
+    if n.link_chars * 10 >= n.chars * 8 {
+        return true;
+    }
+    let p = n.parent;
+    p != NONE && dom.nodes[p].name == "a"
+}
+
+/// The source's selectors, compiled once per page.
+struct Rules {
+    title: Option<Selector>,
+    content: Option<Selector>,
+    date: Option<Selector>,
+    author: Option<Selector>,
+    source: Option<Selector>,
+    remove: Vec<Selector>,
+}
+
+impl Rules {
+    fn compile(rules: &ArticleRules) -> Result<Rules, ExtractError> {
+        Ok(Rules {
+            title: compile_opt(&rules.title)?,
+            content: compile_opt(&rules.content)?,
+            date: compile_opt(&rules.date)?,
+            author: compile_opt(&rules.author)?,
+            source: compile_opt(&rules.source)?,
+            remove: rules
+                .remove
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(compile)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Below this many characters of body text a page has no article of its own.
+const THIN: usize = 200;
+
 fn extract_article_in_order(
     html: &str,
     page_url: &str,
     rules: &ArticleRules,
 ) -> Result<RawEntry, ExtractError> {
-    let title_sel = compile_opt(&rules.title)?;
-    let content_sel = compile_opt(&rules.content)?;
-    let date_sel = compile_opt(&rules.date)?;
-    let author_sel = compile_opt(&rules.author)?;
-    let source_sel = compile_opt(&rules.source)?;
-    let remove: Vec<Selector> = rules
-        .remove
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(compile)
-        .collect::<Result<_, _>>()?;
-
+    let rules = Rules::compile(rules)?;
     let text = strip_pinyin(html);
     let doc = Html::parse_document(&text);
-    let first = Dom::build(&doc);
+    let found = extract_parsed(&doc, &text, page_url, &rules);
+    let chars = found.as_ref().map_or(0, |(_, chars)| *chars);
+    // Pages rendered by a script (Discourse forums, some SPAs) print their text for readers
+    // without scripts inside `<noscript>`, which a browser with scripts (and so this parser)
+    // reads as raw text. Where the scripted view has no article, the page is read as a
+    // reader without scripts sees it.
+    if chars < THIN && noscript_chars(&doc) >= THIN {
+        let plain = parse_without_scripts(&text);
+        if let Ok((entry, chars2)) = extract_parsed(&plain, &text, page_url, &rules) {
+            if chars2 > chars * 2 {
+                return Ok(entry);
+            }
+        }
+    }
+    found.map(|(entry, _)| entry)
+}
+
+/// Characters of raw text inside `<noscript>` elements (markup included: a rough size).
+fn noscript_chars(doc: &Html) -> usize {
+    static S: OnceLock<Selector> = OnceLock::new();
+    let sel = S.get_or_init(|| Selector::parse("noscript").expect("valid selector"));
+    doc.select(sel)
+        .map(|e| e.text().map(str::len).sum::<usize>())
+        .sum()
+}
+
+/// The document as a browser without scripts builds it: `<noscript>` content is markup.
+fn parse_without_scripts(text: &str) -> Html {
+    use html5ever::tendril::TendrilSink;
+    let opts = html5ever::ParseOpts {
+        tree_builder: html5ever::tree_builder::TreeBuilderOpts {
+            scripting_enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts)
+        .one(text)
+}
+
+/// Extraction from one parse of the page: the entry and how many characters its body holds.
+fn extract_parsed(
+    doc: &Html,
+    text: &str,
+    page_url: &str,
+    rules: &Rules,
+) -> Result<(RawEntry, usize), ExtractError> {
+    let Rules {
+        title: title_sel,
+        content: content_sel,
+        date: date_sel,
+        author: author_sel,
+        source: source_sel,
+        remove,
+    } = rules;
+    let first = Dom::build(doc);
     let base = base_url(
         first
             .special_elements("base")
@@ -318,12 +419,12 @@ fn extract_article_in_order(
         page_url,
     );
     let hidden = hidden_selectors(&first);
-    let mut dom = without_hidden(first, &doc, &hidden, &remove);
+    let mut dom = without_hidden(first, doc, &hidden, remove);
     let metas = Metas::collect(&dom);
     let ti = find_title(&dom, &metas);
     let title = title_sel
         .as_ref()
-        .and_then(|s| text_of_sel(&doc, s))
+        .and_then(|s| text_of_sel(doc, s))
         .or(ti.title.clone());
 
     // Content: the selector's outermost matches, or the automatic choice.
@@ -345,30 +446,58 @@ fn extract_article_in_order(
     } else {
         // One automatic attempt on a view: its roots, cleaned blocks and their characters.
         let attempt = |dom: &Dom, strict: bool| {
-            let r = find_content(dom, strict);
+            let (r, streams) = find_content(dom, strict);
             let c = clean_blocks(
                 render_blocks(dom, &r, base.as_ref(), strict),
                 title.as_deref(),
             );
             let chars: usize = c.blocks.iter().map(|b| b.chars()).sum();
-            (r, c, chars)
+            (r, c, chars, streams)
         };
-        let (r, mut c, mut chars) = attempt(&dom, true);
+        let (r, mut c, mut chars, mut streams) = attempt(&dom, true);
         roots = r;
         if chars < 200 {
-            let (r2, c2, chars2) = attempt(&dom, false);
+            let (r2, c2, chars2, s2) = attempt(&dom, false);
             if chars2 > chars * 2 {
-                (roots, c, chars) = (r2, c2, chars2);
+                (roots, c, chars, streams) = (r2, c2, chars2, s2);
             }
         }
         // Still no article, on a page that hides some of its content with an inline
         // `visibility: hidden` until a script reveals it: read it as the reader will see it.
         if chars < 200 && dom.soft_hidden {
-            let revealed = without_hidden(Dom::build_revealing(&doc), &doc, &hidden, &remove);
-            let (r3, c3, chars3) = attempt(&revealed, true);
+            let revealed = without_hidden(Dom::build_revealing(doc), doc, &hidden, remove);
+            let (r3, c3, chars3, s3) = attempt(&revealed, true);
             if chars3 > chars * 2 {
-                (roots, c) = (r3, c3);
+                (roots, c, chars, streams) = (r3, c3, chars3, s3);
                 dom = revealed;
+            }
+        }
+        // A page with no single article (a listing, a link-list wiki page, a home page of
+        // sections): what was found is a sliver of the page's main region, which is then the
+        // content, rendered as the page shows it. Not on a portal, where the sliver is a
+        // short article beside a stream of teasers in the same region: a dated stream, or, on
+        // a page that says it is an article (`og:type`), five or more linked headlines.
+        if let Some(m) = main_region(&dom) {
+            let (region, end) = (dom.nodes[m].chars as usize, dom.nodes[m].end);
+            let in_roots = |i: usize| roots.iter().any(|&r| r <= i && i < dom.nodes[r].end);
+            let article = metas
+                .get(&["og:type"])
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
+            let portal = streams
+                .iter()
+                .any(|&st| st > m && st < end && !in_roots(st))
+                || (article
+                    && (m + 1..end)
+                        .filter(|&i| !in_roots(i) && linked_headline(&dom, i))
+                        .count()
+                        >= 5);
+            if chars * 4 < region && dom.link_density(m) < 0.5 && !portal {
+                let blocks = render_blocks(&dom, &[m], base.as_ref(), false);
+                let c4 = clean_blocks(blocks, title.as_deref());
+                let chars4: usize = c4.blocks.iter().map(Block::chars).sum();
+                if chars4 > chars * 2 {
+                    (roots, c) = (vec![m], c4);
+                }
             }
         }
         c
@@ -392,8 +521,8 @@ fn extract_article_in_order(
     });
 
     // Publish time.
-    let (machine, updated) = machine_dates(&dom, &text, &metas);
-    let published = match date_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+    let (machine, updated) = machine_dates(&dom, text, &metas);
+    let published = match date_sel.as_ref().and_then(|s| text_of_sel(doc, s)) {
         Some(t) => find_date(&t).or(machine),
         None => agree_with_url(
             pick_date(
@@ -413,7 +542,7 @@ fn extract_article_in_order(
     // Source publication.
     let source = source_sel
         .as_ref()
-        .and_then(|s| text_of_sel(&doc, s))
+        .and_then(|s| text_of_sel(doc, s))
         .map(|t| source_in(&t).unwrap_or(t))
         .or_else(|| {
             metas
@@ -442,7 +571,7 @@ fn extract_article_in_order(
 
     // Authors: selector, reporters on bylines, a byline line next to the title, meta author.
     let mut authors: Vec<String> = Vec::new();
-    if let Some(a) = author_sel.as_ref().and_then(|s| text_of_sel(&doc, s)) {
+    if let Some(a) = author_sel.as_ref().and_then(|s| text_of_sel(doc, s)) {
         authors = reporters_in(&a).unwrap_or_else(|| vec![a]);
     }
     if authors.is_empty() {
@@ -467,7 +596,8 @@ fn extract_article_in_order(
     let mut seen = std::collections::HashSet::new();
     authors.retain(|a| seen.insert(a.clone()));
 
-    Ok(RawEntry {
+    let chars = cleaned.blocks.iter().map(Block::chars).sum();
+    let entry = RawEntry {
         guid: None,
         link: Some(page_url.to_string()),
         base: base.map(|b| b.to_string()),
@@ -482,7 +612,8 @@ fn extract_article_in_order(
         origin: source,
         editors,
         site: ti.site,
-    })
+    };
+    Ok((entry, chars))
 }
 
 /// A day in the page's URL (`/2023/10/03/`) is the site's own record of when it published the
