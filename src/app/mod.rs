@@ -69,6 +69,18 @@ fn reload_config(
     let summary = old.changes_to(&new);
     config.store(Arc::new(new));
     tracing::info!(added = ?summary.added, removed = ?summary.removed, changed = ?summary.changed, "config reloaded");
+    // A removed channel's hub subscribers and last published ETags go: a channel added later
+    // under the same id starts with none.
+    let new_cfg = config.load();
+    for id in old
+        .channels
+        .keys()
+        .filter(|c| !new_cfg.channels.contains_key(*c))
+    {
+        if let Err(e) = store.forget_channel_hub(id) {
+            tracing::debug!(channel = %id, error = %e, "hub records not forgotten");
+        }
+    }
     // A removed source's articles stay until retention takes them; its poll history (a
     // picture of it) and its WebSub subscription go now.
     for id in &summary.removed {

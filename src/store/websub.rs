@@ -137,6 +137,23 @@ impl Store {
         self.note(t.insert(published_key(channel, format), encode(&etag)))
             .map(drop)
     }
+
+    /// Forget every subscription to a channel and what was last published of it, in every
+    /// format (the channel was removed from the config: a channel added later under the same
+    /// id starts with no subscribers).
+    pub fn forget_channel_hub(&self, channel: &str) -> Result<(), StoreError> {
+        let t = self.tree()?;
+        let mut batch = sled::Batch::default();
+        for kind in [&b"Ws"[..], &b"We"[..]] {
+            let mut prefix = kind.to_vec();
+            prefix.extend_from_slice(channel.as_bytes());
+            prefix.push(0);
+            for k in t.scan_prefix(&prefix).keys() {
+                batch.remove(k?);
+            }
+        }
+        self.note(t.apply_batch(batch))
+    }
 }
 
 #[cfg(test)]
@@ -191,5 +208,15 @@ mod tests {
             store.published_etag("a", "atom").unwrap().as_deref(),
             Some("\"x\"")
         );
+        // A removed channel's records go; those of a channel whose id extends it stay.
+        store
+            .put_subscription(&sub("a", "http://c/4", later))
+            .unwrap();
+        store.set_published_etag("ab", "atom", "\"y\"").unwrap();
+        store.forget_channel_hub("a").unwrap();
+        assert!(store.subscriptions("a", "atom", now).unwrap().is_empty());
+        assert_eq!(store.published_etag("a", "atom").unwrap(), None);
+        assert_eq!(store.subscriptions("ab", "atom", now).unwrap().len(), 1);
+        assert!(store.published_etag("ab", "atom").unwrap().is_some());
     }
 }
