@@ -43,6 +43,12 @@ fn first_due(
     }
 }
 
+/// The source's next slot on the wall clock (within one interval from `now`).
+fn next_slot(id: &str, interval: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    let ahead = refresh::slot_ahead(id, interval.as_secs_f64(), now);
+    now + chrono::Duration::from_std(interval.mul_f64(ahead)).unwrap_or_default()
+}
+
 /// Run until `stop` turns true; then stop starting refreshes and wait (bounded) for those in
 /// flight, so their writes land.
 pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
@@ -95,10 +101,7 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                     let Some(current) = due.get(id).copied() else {
                         continue;
                     };
-                    let ahead = refresh::slot_ahead(id, src.interval.as_secs_f64(), now);
-                    let at = now
-                        + chrono::Duration::from_std(src.interval.mul_f64(ahead))
-                            .unwrap_or_default();
+                    let at = next_slot(id, src.interval, now);
                     if at < current {
                         set_due(&mut due, &mut queue, id, at);
                         rescheduled.insert(id.clone());
@@ -163,14 +166,7 @@ pub async fn run(state: Arc<Ingest>, mut stop: watch::Receiver<bool>) {
                 let overdue = (now - next).to_std().unwrap_or_default();
                 if overdue > slack && deferred.insert(id.clone()) {
                     drop(permit);
-                    let ahead = refresh::slot_ahead(&id, src.interval.as_secs_f64(), now);
-                    let wait = src.interval.mul_f64(ahead);
-                    set_due(
-                        &mut due,
-                        &mut queue,
-                        &id,
-                        now + chrono::Duration::from_std(wait).unwrap_or_default(),
-                    );
+                    set_due(&mut due, &mut queue, &id, next_slot(&id, src.interval, now));
                     continue;
                 }
             }

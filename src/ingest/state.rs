@@ -100,57 +100,43 @@ impl Refreshing {
     /// The source's turn, unless another refresh of it holds it or a push waits for it.
     pub fn claim(&self, source: &str) -> Option<Claim> {
         let mut sets = self.0.lock().expect("refreshing lock");
-        if sets.waiting.contains_key(source) || sets.busy.contains(source) {
+        if sets.waiting.contains_key(source) {
             return None;
         }
-        sets.busy.insert(source.to_string());
-        Some(Claim {
-            set: self.clone(),
-            source: source.to_string(),
-        })
+        self.take(&mut sets, source)
     }
 
     /// The source's turn, waiting (up to `within`) for a refresh of it to end; no poll of it
     /// starts meanwhile.
     pub async fn claim_within(&self, source: &str, within: Duration) -> Option<Claim> {
         let deadline = tokio::time::Instant::now() + within;
-        *self
-            .0
-            .lock()
-            .expect("refreshing lock")
-            .waiting
-            .entry(source.to_string())
-            .or_default() += 1;
+        let waiting = |sets: &mut RefreshingSets, by: isize| {
+            let n = sets.waiting.entry(source.to_string()).or_default();
+            *n = n.saturating_add_signed(by);
+            if *n == 0 {
+                sets.waiting.remove(source);
+            }
+        };
+        waiting(&mut self.0.lock().expect("refreshing lock"), 1);
         loop {
-            let claimed = {
+            {
                 let mut sets = self.0.lock().expect("refreshing lock");
-                let give_up = tokio::time::Instant::now() >= deadline;
-                let free = !sets.busy.contains(source);
-                if free || give_up {
-                    if let Some(n) = sets.waiting.get_mut(source) {
-                        *n -= 1;
-                        if *n == 0 {
-                            sets.waiting.remove(source);
-                        }
-                    }
+                let claim = self.take(&mut sets, source);
+                if claim.is_some() || tokio::time::Instant::now() >= deadline {
+                    waiting(&mut sets, -1);
+                    return claim;
                 }
-                if free {
-                    sets.busy.insert(source.to_string());
-                    Some(Some(Claim {
-                        set: self.clone(),
-                        source: source.to_string(),
-                    }))
-                } else if give_up {
-                    Some(None)
-                } else {
-                    None
-                }
-            };
-            if let Some(result) = claimed {
-                return result;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Mark the source busy and hand out its claim, unless it is busy already.
+    fn take(&self, sets: &mut RefreshingSets, source: &str) -> Option<Claim> {
+        sets.busy.insert(source.to_string()).then(|| Claim {
+            set: self.clone(),
+            source: source.to_string(),
+        })
     }
 }
 

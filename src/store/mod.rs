@@ -220,6 +220,18 @@ impl Store {
         self.note(t.apply_batch(batch))
     }
 
+    /// Remove every key under each of `prefixes`, in one batch.
+    pub(crate) fn remove_prefixed(&self, prefixes: &[&[u8]]) -> Result<(), StoreError> {
+        let t = self.tree()?;
+        let mut batch = sled::Batch::default();
+        for prefix in prefixes {
+            for k in t.scan_prefix(prefix).keys() {
+                batch.remove(k?);
+            }
+        }
+        self.note(t.apply_batch(batch))
+    }
+
     /// A cheap check for `/healthz`: no write failure outstanding, and readable; otherwise
     /// why not, in words.
     pub fn health(&self) -> Result<(), String> {

@@ -157,12 +157,7 @@ impl Store {
 
     /// Forget the polls of a source no longer configured.
     pub fn forget_polls(&self, source: &str) -> Result<(), StoreError> {
-        let t = self.tree()?;
-        let mut batch = sled::Batch::default();
-        for k in t.scan_prefix(prefix(source)).keys() {
-            batch.remove(k?);
-        }
-        self.note(t.apply_batch(batch))
+        self.remove_prefixed(&[&prefix(source)])
     }
 }
 
@@ -182,15 +177,9 @@ mod tests {
         }
     }
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn the_last_hundred_polls_are_kept_oldest_first_across_a_reopen() {
-        let (dir, store) = store();
+        let (dir, store) = crate::store::tests::open();
         assert!(store.polls("a").unwrap().is_empty());
         for n in 0..POLL_HISTORY + 7 {
             store.record_poll("a", &poll(n)).unwrap();
@@ -217,7 +206,7 @@ mod tests {
 
     #[test]
     fn error_texts_and_saturated_figures_round_trip() {
-        let (_dir, store) = store();
+        let (_dir, store) = crate::store::tests::open();
         let long = "é".repeat(400);
         let failed = PollRecord {
             outcome: PollOutcome::Failed,

@@ -41,7 +41,7 @@ fn art(source: &str, n: u32, minutes: i64) -> Article {
     Article::sample(source, n, minutes)
 }
 
-fn open() -> (tempfile::TempDir, Store) {
+pub(super) fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(&dir.path().join("db")).unwrap();
     (dir, s)

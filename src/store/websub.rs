@@ -142,17 +142,8 @@ impl Store {
     /// format (the channel was removed from the config: a channel added later under the same
     /// id starts with no subscribers).
     pub fn forget_channel_hub(&self, channel: &str) -> Result<(), StoreError> {
-        let t = self.tree()?;
-        let mut batch = sled::Batch::default();
-        for kind in [&b"Ws"[..], &b"We"[..]] {
-            let mut prefix = kind.to_vec();
-            prefix.extend_from_slice(channel.as_bytes());
-            prefix.push(0);
-            for k in t.scan_prefix(&prefix).keys() {
-                batch.remove(k?);
-            }
-        }
-        self.note(t.apply_batch(batch))
+        let under = |kind: &[u8]| [kind, channel.as_bytes(), b"\0"].concat();
+        self.remove_prefixed(&[&under(b"Ws"), &under(b"We")])
     }
 }
 

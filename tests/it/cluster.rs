@@ -283,7 +283,7 @@ impl Node {
 }
 
 /// Wait until `cond` holds, checking every 200 ms, or panic with `what` after `within`.
-pub(crate) async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F) -> Duration
+async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -674,9 +674,20 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
 
 /// A feed of `n` items whose texts change with `round`, each about 1 KB: every round is a
 /// message of `n` changed articles.
-pub(crate) fn heavy_rss(s: usize, n: usize, round: usize) -> String {
+fn heavy_rss(s: usize, n: usize, round: usize) -> String {
     let filler = "feedloom cluster apply test text. ".repeat(30);
     rss_with(s, n, |_| format!("round {round}: {filler}"))
+}
+
+/// Every source's feed at the origin: `items` heavy items of round `round`.
+pub(crate) fn put_heavy(origin: &Origin, sources: usize, items: usize, round: usize) {
+    for s in 0..sources {
+        origin.put(
+            &format!("/feeds/s{s:02}.xml"),
+            heavy_rss(s, items, round),
+            "application/rss+xml",
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -685,15 +696,7 @@ async fn a_node_killed_while_applying_ends_with_every_item_once() {
     const ITEMS: usize = 40;
     let nats = NatsCluster::start().await;
     let origin = Origin::start().await;
-    let put = |round: usize| {
-        for s in 0..SOURCES {
-            origin.put(
-                &format!("/feeds/s{s:02}.xml"),
-                heavy_rss(s, ITEMS, round),
-                "application/rss+xml",
-            );
-        }
-    };
+    let put = |round: usize| put_heavy(&origin, SOURCES, ITEMS, round);
     put(0);
     let sources = sources_toml(&origin, SOURCES);
     let mut a = Node::new("a", &nats, &sources);

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::cluster::{assert_identical, converged, heavy_rss, sources_toml, NatsCluster, Node};
+use crate::cluster::{assert_identical, converged, put_heavy, sources_toml, NatsCluster, Node};
 use crate::diskfull::Tmpfs;
 use crate::support::{client, Origin};
 
@@ -36,6 +36,21 @@ where
     }
 }
 
+/// Put round `round` at the origin and wait until a message of every source is published.
+async fn publish_round(origin: &Origin, nodes: [&Node; 2], round: usize) {
+    let seq = || async { nodes[0].cluster().await["stream_seq"].as_u64().unwrap_or(0) };
+    let before = seq().await;
+    put_heavy(origin, SOURCES, ITEMS, round);
+    // Generous: lease renewals lag on a loaded 2-core machine, and cut polls are redone.
+    wait_until(
+        Duration::from_secs(90),
+        "a round published",
+        nodes,
+        || async { seq().await >= before + SOURCES as u64 },
+    )
+    .await;
+}
+
 async fn healthz(n: &Node) -> (u16, String) {
     match client().get(n.url("/healthz")).send().await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
@@ -51,16 +66,7 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
     };
     let nats = NatsCluster::start().await;
     let origin = Origin::start().await;
-    let put = |round: usize| {
-        for s in 0..SOURCES {
-            origin.put(
-                &format!("/feeds/s{s:02}.xml"),
-                heavy_rss(s, ITEMS, round),
-                "application/rss+xml",
-            );
-        }
-    };
-    put(0);
+    put_heavy(&origin, SOURCES, ITEMS, 0);
     let sources = sources_toml(&origin, SOURCES);
     let mut a = Node::new("a", &nats, &sources);
     let b_dir = tempfile::tempdir().unwrap();
@@ -85,18 +91,7 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
     let mut round = 0;
     loop {
         round += 1;
-        let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
-        put(round);
-        // Generous: lease renewals lag on a loaded 2-core machine, and cut polls are redone.
-        wait_until(
-            Duration::from_secs(90),
-            "a round published",
-            [&a, &b],
-            || async {
-                a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
-            },
-        )
-        .await;
+        publish_round(&origin, [&a, &b], round).await;
         let (status, why) = healthz(&b).await;
         if status == 503 {
             assert!(why.contains("store"), "/healthz names the store: {why}");
@@ -128,17 +123,7 @@ async fn a_node_whose_disk_fills_catches_up_with_every_value_once() {
     // Two more rounds while it cannot write: values it must apply later, in order.
     for _ in 0..2 {
         round += 1;
-        let before = a.cluster().await["stream_seq"].as_u64().unwrap_or(0);
-        put(round);
-        wait_until(
-            Duration::from_secs(90),
-            "a round published",
-            [&a, &b],
-            || async {
-                a.cluster().await["stream_seq"].as_u64().unwrap_or(0) >= before + SOURCES as u64
-            },
-        )
-        .await;
+        publish_round(&origin, [&a, &b], round).await;
     }
 
     // Space returns: b recovers by itself and ends with the same bytes as a.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use warp::Filter;
 
-use crate::support::{client, get_json, hmac_sha256, spawn_app, Origin};
+use crate::support::{client, get_json, hmac_sha256, spawn_app, Origin, TestApp};
 
 /// The subscription requests a hub received (form fields).
 #[derive(Clone, Default)]
@@ -110,8 +110,17 @@ async fn push(callback: &str, body: &str, signature: &str) -> u16 {
         .as_u16()
 }
 
-#[tokio::test]
-async fn a_feed_naming_a_hub_is_subscribed_and_signed_pushes_land_without_a_fetch() {
+/// A hub, an origin whose feed names it, and the daemon polling that feed every `interval`
+/// with `extra` config before the source.
+struct Setup {
+    hub: Hub,
+    hub_url: String,
+    origin: Origin,
+    topic: String,
+    app: TestApp,
+}
+
+async fn setup(interval: &str, extra: &str) -> Setup {
     let hub = Hub::default();
     let hub_url = hub.start().await;
     let origin = Origin::start().await;
@@ -122,10 +131,28 @@ async fn a_feed_naming_a_hub_is_subscribed_and_signed_pushes_land_without_a_fetc
         "application/rss+xml",
     );
     let app = spawn_app(&format!(
-        "[sources.s]\nurl = \"{topic}\"\ninterval = \"1h\"\n\
+        "{extra}[sources.s]\nurl = \"{topic}\"\ninterval = \"{interval}\"\n\
          [channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n"
     ))
     .await;
+    Setup {
+        hub,
+        hub_url,
+        origin,
+        topic,
+        app,
+    }
+}
+
+#[tokio::test]
+async fn a_feed_naming_a_hub_is_subscribed_and_signed_pushes_land_without_a_fetch() {
+    let Setup {
+        hub,
+        hub_url,
+        origin,
+        topic,
+        app,
+    } = setup("1h", "").await;
 
     // The subscription request: topic from the feed's self link, a callback under this
     // daemon's address, a secret, a lease.
@@ -195,21 +222,9 @@ async fn a_feed_naming_a_hub_is_subscribed_and_signed_pushes_land_without_a_fetc
 
 #[tokio::test]
 async fn subscribe_false_subscribes_to_nothing() {
-    let hub = Hub::default();
-    let hub_url = hub.start().await;
-    let origin = Origin::start().await;
-    let topic = origin.url("/feed.rss");
-    origin.put(
-        "/feed.rss",
-        rss(&hub_url, &topic, &["first"]),
-        "application/rss+xml",
-    );
-    let app = spawn_app(&format!(
-        "[websub]\nsubscribe = false\n\
-         [sources.s]\nurl = \"{topic}\"\ninterval = \"1s\"\n\
-         [channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n"
-    ))
-    .await;
+    let Setup {
+        hub, origin, app, ..
+    } = setup("1s", "[websub]\nsubscribe = false\n").await;
     // Three polls at least, then no request has reached the hub.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while origin.hits("/feed.rss") < 3 {
@@ -223,20 +238,13 @@ async fn subscribe_false_subscribes_to_nothing() {
 
 #[tokio::test]
 async fn a_lease_near_its_end_is_renewed_at_a_poll_and_a_long_one_is_not() {
-    let hub = Hub::default();
-    let hub_url = hub.start().await;
-    let origin = Origin::start().await;
-    let topic = origin.url("/feed.rss");
-    origin.put(
-        "/feed.rss",
-        rss(&hub_url, &topic, &["first"]),
-        "application/rss+xml",
-    );
-    let app = spawn_app(&format!(
-        "[sources.s]\nurl = \"{topic}\"\ninterval = \"1s\"\n\
-         [channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n"
-    ))
-    .await;
+    let Setup {
+        hub,
+        origin,
+        topic,
+        app,
+        ..
+    } = setup("1s", "").await;
     let first = hub.wait_request().await;
     let callback = first["hub.callback"].clone();
     // A lease of a minute is within the renewal margin (an hour at least): the next poll asks
@@ -271,20 +279,13 @@ async fn a_lease_near_its_end_is_renewed_at_a_poll_and_a_long_one_is_not() {
 /// that arrives while a poll is in flight is stored after the poll has finished.
 #[tokio::test]
 async fn a_push_waits_for_a_poll_in_flight() {
-    let hub = Hub::default();
-    let hub_url = hub.start().await;
-    let origin = Origin::start().await;
-    let topic = origin.url("/feed.rss");
-    origin.put(
-        "/feed.rss",
-        rss(&hub_url, &topic, &["first"]),
-        "application/rss+xml",
-    );
-    let app = spawn_app(&format!(
-        "[sources.s]\nurl = \"{topic}\"\ninterval = \"1s\"\n\
-         [channels.c]\ntitle = \"C\"\nsources = [\"s\"]\n"
-    ))
-    .await;
+    let Setup {
+        hub,
+        hub_url,
+        origin,
+        topic,
+        app,
+    } = setup("1s", "").await;
     let req = hub.wait_request().await;
     let (callback, secret) = (req["hub.callback"].clone(), req["hub.secret"].clone());
     assert_eq!(

@@ -376,40 +376,24 @@ fn parse_xml(
     let ids_only = quirks::non_permalink_guids(body);
 
     let seen: dates::Seen = Arc::new(Mutex::new(HashMap::new()));
+    // feed-rs's reading of `text`, with the items (or fields) it missed taken from the text.
+    let read = |feed, text: &str, repairs| {
+        let mut parsed = map_feed(feed, doc_base, root_base.clone(), &seen, &ids_only, repairs);
+        fallback::complete(&mut parsed, text, root_base.as_ref().or(doc_base));
+        parsed
+    };
     let first_error = if repair::has_bad_controls(body) {
         None
     } else {
         match run_parser(body, doc_base, &seen) {
-            Ok(feed) => {
-                let mut parsed = map_feed(
-                    feed,
-                    doc_base,
-                    root_base.clone(),
-                    &seen,
-                    &ids_only,
-                    Vec::new(),
-                );
-                fallback::complete(&mut parsed, body, root_base.as_ref().or(doc_base));
-                return Ok(parsed);
-            }
+            Ok(feed) => return Ok(read(feed, body, Vec::new())),
             Err(e) => Some(e),
         }
     };
 
     let repaired = repair::repair(body);
     match run_parser(&repaired.text, doc_base, &seen) {
-        Ok(feed) => {
-            let mut parsed = map_feed(
-                feed,
-                doc_base,
-                root_base.clone(),
-                &seen,
-                &ids_only,
-                repaired.repairs,
-            );
-            fallback::complete(&mut parsed, &repaired.text, root_base.as_ref().or(doc_base));
-            Ok(parsed)
-        }
+        Ok(feed) => Ok(read(feed, &repaired.text, repaired.repairs)),
         Err(e) => {
             let why = match first_error {
                 Some(first) if repaired.repairs.is_empty() => first,
