@@ -611,7 +611,9 @@ async fn nats_failures_lose_nothing_and_nodes_serve_throughout() {
     const SOURCES: usize = 10;
     let (mut nats, origin, mut nodes) = cluster_of(&["a", "b"], SOURCES, 2).await;
     let all: Vec<&Node> = nodes.iter().collect();
-    wait_until(Duration::from_secs(40), "2 items of every source", || {
+    // Generous, like the waits below: a node that publishes before the server it is connected
+    // to knows the new stream gets "no stream found" and that source backs off.
+    wait_until(Duration::from_secs(90), "2 items of every source", || {
         all_items(&all, SOURCES, 2)
     })
     .await;
