@@ -101,8 +101,11 @@ async fn sigkill_during_ingest_loses_nothing_and_duplicates_nothing() {
         // Each start gets a port of its own (port 0), read from the daemon's log.
         let mut daemon = Daemon::start(dir.path()).await;
         let up = daemon.wait_healthy(Duration::from_secs(10)).await;
-        // Kill somewhere in the first 0–600 ms of ingest.
-        let after = Duration::from_millis(rng.next() % 600);
+        // Kill somewhere in the first 0–450 ms of ingest: the first polls of 100 sources are
+        // spread over 500 ms (5 ms a source), so a kill in that time lands while some are still
+        // to come. Up to 600 ms, a first round killed after the last poll left nothing to
+        // ingest in the later ones (the sources are not due again for an hour).
+        let after = Duration::from_millis(rng.next() % 450);
         tokio::time::sleep(after).await;
         // What the daemon reported just before the kill (its last writes may still be in flight).
         let seen: u64 = daemon
