@@ -275,16 +275,14 @@ impl Cluster {
         let id = crate::model::ids::hex16(&Sha256::digest(&payload));
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", id.as_str());
-        let subject = subject_of(&result.source);
-        let ack = self
-            .inner
-            .js
-            .publish_with_headers(subject, headers, payload.into())
-            .await
-            .map_err(|e| ClusterError::Publish(e.to_string()))?;
-        ack.await
-            .map_err(|e| ClusterError::Publish(e.to_string()))?;
-        Ok(())
+        nats::publish_acked(
+            &self.inner.js,
+            subject_of(&result.source),
+            headers,
+            payload.into(),
+        )
+        .await
+        .map_err(|e| ClusterError::Publish(e.to_string()))
     }
 
     /// This node's view of the cluster.

@@ -1,7 +1,7 @@
 //! `config.toml` → [`Config`]: serde reads a raw, spanned shape; validation turns it into domain
 //! types and reports every problem with the line:col it comes from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -311,7 +311,7 @@ pub struct Config {
     pub digest: String,
     /// Each source's channels, in channel order: asked once per refresh and once per value a
     /// cluster node applies, so it is looked up, not searched for.
-    pub channels_by_source: HashMap<String, Vec<String>>,
+    pub channels_by_source: BTreeMap<String, Box<[std::sync::Arc<str>]>>,
 }
 
 impl Config {
@@ -336,7 +336,7 @@ impl Config {
     pub fn channels_of(&self, source_id: &str) -> Vec<String> {
         self.channels_by_source
             .get(source_id)
-            .cloned()
+            .map(|of| of.iter().map(|c| c.to_string()).collect())
             .unwrap_or_default()
     }
 
