@@ -1,0 +1,86 @@
+//! How much CPU the store spends applying one replicated value, without NATS or HTTP: values
+//! shaped like the cluster benchmark's (a feed of `ITEMS` new items per poll, 30,000 sources),
+//! decoded from bytes and applied with `apply_logged` in stream order to a fresh store.
+//!
+//!   cargo run --release --example apply_bench -- [VALUES] [ITEMS]
+//!
+//! Prints values/s and µs of CPU per value (process CPU time, so sled's flusher is counted).
+use std::time::Instant;
+
+use chrono::Utc;
+use feedloom::model::{Article, RefreshResult, Retention, SourceState};
+use feedloom::store::Store;
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let values: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let items: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("store.sled")).expect("store");
+    let now = Utc::now();
+    let payloads: Vec<Vec<u8>> = (0..values)
+        .map(|v| {
+            let source = format!("s{}", v % 30_000);
+            let gen = v / 30_000;
+            let articles = (0..items)
+                .map(|i| Article {
+                    id: format!("{:032x}", (v as u128) << 8 | i as u128),
+                    source: source.clone(),
+                    url: Some(format!("http://127.0.0.1:8081/{source}/g{gen}/{i}.html")),
+                    guid: None,
+                    title: format!("Item {i} of {source}, generation {gen}"),
+                    content_html: Some(format!("<p>{}</p>", "Some words of the item. ".repeat(20))),
+                    content_text: "Some words of the item. ".repeat(20),
+                    summary_html: None,
+                    published: Some(now.fixed_offset()),
+                    updated: None,
+                    first_seen: now,
+                    arrival: None,
+                    authors: vec![],
+                    categories: vec![],
+                    enclosures: vec![],
+                    origin: None,
+                    editors: vec![],
+                    site: None,
+                    full_text: Default::default(),
+                })
+                .collect();
+            RefreshResult::stored(
+                &source,
+                now,
+                SourceState::default(),
+                articles,
+                Retention::default(),
+            )
+            .to_bytes()
+        })
+        .collect();
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    for (seq, p) in payloads.iter().enumerate() {
+        let value = RefreshResult::from_bytes(p).expect("decodes");
+        store.apply_logged(value, seq as u64 + 1).expect("applies");
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    println!(
+        "{values} values x {items} items: {:.0} values/s, {:.0} µs CPU per value ({:.1} s wall, {:.1} s CPU)",
+        values as f64 / wall,
+        cpu * 1e6 / values as f64,
+        wall,
+        cpu
+    );
+}
