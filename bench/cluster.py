@@ -12,13 +12,19 @@ the origin's access log (time, path, User-Agent `…; node a)`) and the nodes' /
   of messages (all origin feeds regenerated with new items), and idle again;
 - failover: kill -9 of one node, time until every source it polled has been polled by another;
 - catch-up: a further node with an empty store, time until it has applied the whole stream
-  (messages/s), and the lateness of the sources it takes over meanwhile.
+  (messages/s), and the lateness of the sources it takes over meanwhile;
+- serve on a core of its own (OWN_CORE=1): the catch-up node pinned to one CPU and every other
+  process (nodes, nats-servers, origin) to the others, as if it ran on its own host; twice: wrk
+  with the others (the node alone on its CPU), then wrk on the node's CPU (the node saturated).
+  Each time: wrk idle, then while it applies a backlog of the others' messages (it is stopped
+  with SIGSTOP while the origin's feeds are regenerated and the other nodes poll and publish the
+  wave, then continued under wrk), then idle again.
 
 Figures, not verdicts. See bench/README.md. Environment: SOURCES (30000), NODES (3, at most 3),
 INTERVAL (60), ITEMS (3), LEASE (15, seconds), WARMUP (3 x INTERVAL + 10 s: from the start of the
 last node to the measured window), MEASURE (2 x INTERVAL), BASELINE (1), BASE_SOURCES (SOURCES /
 NODES), LATE_TOL (1.0 s), WRK_DURATION (10), CONNS (64), THREADS (2), PER_CHANNEL (10),
-CONCURRENCY (16), PER_HOST (16), FAILOVER (1), CATCHUP (1), CATCHUP_TIMEOUT (900), FEEDLOOM
+CONCURRENCY (16), PER_HOST (16), FAILOVER (1), CATCHUP (1), CATCHUP_TIMEOUT (900), OWN_CORE (1), FEEDLOOM
 (default: a copy of target/release/feedloom made at start), NATS_SERVER, KEEP=1, BENCH_DIR."""
 
 import collections
@@ -59,6 +65,10 @@ PER_HOST = env_int("PER_HOST", 16)
 FAILOVER = os.environ.get("FAILOVER", "1") == "1"
 CATCHUP = os.environ.get("CATCHUP", "1") == "1"
 CATCHUP_TIMEOUT = env_int("CATCHUP_TIMEOUT", 900)
+# 6. Serve on a core of its own while applying a backlog of the others' messages (needs CATCHUP and
+# at least 2 CPUs): the catch-up node alone on the last CPU, everything else on the others.
+OWN_CORE = os.environ.get("OWN_CORE", "1") == "1"
+OWN_CORE_CAP = float(os.environ.get("OWN_CORE_CAP", "0.25"))
 REPLICAS = 3
 PARTITIONS = 256
 
@@ -353,6 +363,127 @@ def f1(v):
 
 def f3(v):
     return B.fmt(v, 3)
+
+
+def pin(pid, cpus):
+    """Pin every thread of a process and of its process group (nginx's workers) to `cpus`."""
+    pids = {pid}
+    try:
+        out = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout
+        pids |= {int(x) for x in out.split()}
+    except OSError:
+        pass
+    for p in pids:
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(p)], capture_output=True)
+
+
+CGROUP = "/sys/fs/cgroup/cpu/feedloom-bench"
+
+
+def cap_cpu(pid, share):
+    """Put every thread of `pid` in a cgroup (v1 cpu controller) allowed `share` of one CPU;
+    False when that cannot be done (no cgroup v1 cpu controller, or no permission)."""
+    try:
+        os.makedirs(CGROUP, exist_ok=True)
+        with open(os.path.join(CGROUP, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(CGROUP, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(int(share * 100000)))
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(os.path.join(CGROUP, "tasks"), "w") as f:
+                f.write(tid)
+        return True
+    except OSError as e:
+        B.log(f"own core: cannot cap node d's CPU ({e}); skipped")
+        return False
+
+
+def uncap_cpu(pid):
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open("/sys/fs/cgroup/cpu/tasks", "w") as f:
+                f.write(tid)
+        os.rmdir(CGROUP)
+    except OSError:
+        pass
+
+
+def own_core_serve(d, origin, plog, cap, gen):
+    """Node d on the last CPU, every other process (wrk too) on the others. `cap` None: d has
+    the whole CPU, and wrk, sharing its CPU with everything else, may set the pace. `cap` a
+    share: d is limited to that share of its CPU (a cgroup quota), small enough for wrk to
+    saturate it, so the runs compare d's serving capacity: a scale model of a host whose CPUs
+    readers keep busy. wrk idle; then d stopped while the origin's feeds are regenerated
+    (generation `gen`) and the others poll and publish the wave; then d continued under wrk,
+    applying that backlog while it serves; then idle again."""
+    last = (os.cpu_count() or 2) - 1
+    rest = f"0-{last - 1}" if last > 1 else "0"
+    for name, p in list(B._procs):
+        if p.poll() is None and p.pid != d.p.pid:
+            pin(p.pid, rest)
+    pin(d.p.pid, str(last))
+    os.sched_setaffinity(0, set(range(last)))
+    if cap is not None and not cap_cpu(d.p.pid, cap):
+        return None
+    target = d.url("/feeds/c0.atom")
+    runs = []
+
+    def wrk_on_d_cpu(duration):
+        return B.wrk(target, duration=duration, threads=THREADS, conns=CONNS)
+
+    def run(label):
+        s0 = d.status() or {}
+        c = B.cpu_seconds(d.p.pid)
+        t = time.time()
+        r = wrk_on_d_cpu(WRK_DURATION)
+        dt = time.time() - t
+        s1 = d.status() or {}
+        r["cpu"] = (B.cpu_seconds(d.p.pid) - c) / dt
+        r["applied"] = (s1.get("applied_seq", 0) - s0.get("applied_seq", 0)) / dt
+        r["lag1"] = s1.get("lag", "-")
+        r["label"] = label
+        B.log(f"own core ({'alone' if cap is None else f'capped at {cap:g} CPU'}), {label}: {r['rps']:.0f} req/s, "
+              f"node {d.id} applied {r['applied']:.0f} msg/s")
+        runs.append(r)
+
+    try:
+        wrk_on_d_cpu(2)  # warm-up
+        run("idle")
+        B.log(f"own core: stopping node {d.id}; regenerating the origin's feeds (gen {gen})")
+        d.p.send_signal(signal.SIGSTOP)
+        t_stop = time.time()
+        seq0 = stream_state().get("last_seq", 0)
+        tmp = origin.rstrip("/") + f".gen{gen}.tmp"
+        subprocess.run([sys.executable, B.GEN_FEEDS, tmp, str(SOURCES), str(ITEMS), str(gen)], check=True, timeout=600)
+        t_regen = time.time()
+        for name in sorted(os.listdir(tmp)):
+            os.replace(os.path.join(tmp, name), os.path.join(origin, name))
+        os.rmdir(tmp)
+
+        def wave_done():
+            seen = {p[2] for p in plog.read() if p[0] >= t_regen and p[1] == "200"}
+            return len(seen) >= SOURCES
+        B.wait_until(wave_done, 4 * INTERVAL + 4 * LEASE + 120, 1.0, f"the gen-{gen} wave polled by the other nodes")
+        backlog = stream_state().get("last_seq", 0) - seq0
+        stopped = time.time() - t_stop
+        d.p.send_signal(signal.SIGCONT)
+        run("applying the others' backlog")
+        t_end = time.time()
+        B.wait_until(lambda: (d.status() or {}).get("lag") == 0, 900, 0.5, f"node {d.id} applied the backlog")
+        t_rest = time.time() - t_end
+        time.sleep(2)
+        wrk_on_d_cpu(2)  # warm-up
+        run("idle again")
+    finally:
+        if cap is not None:
+            uncap_cpu(d.p.pid)
+        allcpus = f"0-{last}"
+        for name, p in list(B._procs):
+            if p.poll() is None:
+                pin(p.pid, allcpus)
+        os.sched_setaffinity(0, set(range(last + 1)))
+    return {"node": d.id, "cpu": last, "others": rest, "runs": runs, "stopped": stopped, "backlog": backlog,
+            "t_rest": t_rest, "cap": cap}
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -671,6 +802,13 @@ per_host = {PER_HOST}
               "lat_d": max(lat_d) if lat_d else float("nan"), "lat_other": max(lat_other) if lat_other else float("nan"), "same": same, "status": cluster_sts,
               "bytes": ss2.get("bytes"), "messages": ss2.get("messages")}
         nodes_alive = nodes_alive + [d]
+        cu_node = d
+    # 6. Serve on a core of its own while applying the others' messages.
+    owns = []
+    if OWN_CORE and cu and (os.cpu_count() or 1) >= 2:
+        owns.append(own_core_serve(cu_node, origin, plog, None, 3))
+        owns.append(own_core_serve(cu_node, origin, plog, OWN_CORE_CAP, 4))
+        owns = [o for o in owns if o]
     hwm_end = {n.id: B.proc_status(n.p.pid, "VmHWM") for n in nodes_alive if n.alive()}
     stop_sampler.set()
     nats_hwm = [B.proc_status(p.pid, "VmHWM") for p in nats_procs]
@@ -755,6 +893,20 @@ per_host = {PER_HOST}
           "the origin share the same cores")
     print(f"the wave: {seq_wave1 - seq_wave0} messages; every source polled {t_wave_polled:.0f}s and applied by "
           f"every node {t_wave_applied:.0f}s after the regeneration (sampled every 1 s / 0.5 s)")
+
+    for own in owns:
+        where = ("the whole CPU" if own["cap"] is None
+                 else f"capped at {own['cap']:g} of it (cgroup quota) so that wrk saturates it")
+        B.table(f"serve throughput of node {own['node']} on CPU {own['cpu']}, {where} (every other process on CPUs "
+                f"{own['others']}; wrk -t{THREADS} -c{CONNS} -d{WRK_DURATION}s /feeds/c0.atom; goal: >= 0.9 of idle)",
+                ["run", "req/s", "p50 ms", "p99 ms", "/idle", "node cores", "applied msg/s", "lag at end",
+                 "CPU us/req"],
+                [[r["label"], r["rps"], f3(r["p50"]), f3(r["p99"]), B.ratio(r["rps"], own["runs"][0]["rps"]),
+                  f3(r["cpu"]), r["applied"], r["lag1"],
+                  r["cpu"] / r["rps"] * 1e6 if r["rps"] else "n/a"] for r in own["runs"]])
+        print(f"backlog: node {own['node']} stopped (SIGSTOP) {own['stopped']:.0f}s while the origin's feeds were "
+              f"regenerated and the other nodes polled and published {own['backlog']} messages; continued under "
+              f"wrk; it applied the rest {own['t_rest']:.0f}s after wrk ended")
 
     if fo:
         d = fo["delays"]

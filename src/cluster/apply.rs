@@ -202,7 +202,16 @@ impl Cluster {
             .name("feedloom-apply".into())
             .spawn(move || {
                 lower_this_threads_priority(APPLIER_NICE);
+                let mut reniced: Option<std::time::Instant> = None;
                 for job in rx {
+                    // Half of what an apply costs is spent in sled's own threads (its log
+                    // flusher and I/O pool, which write the batches out), at the priority of
+                    // whoever started them: without this the applier yields to readers and
+                    // its writes do not. Again every second: the pool starts threads as needed.
+                    if reniced.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        lower_store_threads_priority(APPLIER_NICE);
+                        reniced = Some(std::time::Instant::now());
+                    }
                     let mut outcome = Ok(());
                     for (seq, payload) in &job.values {
                         if self.inner.store.generation() != job.generation {
@@ -253,6 +262,31 @@ fn lower_this_threads_priority(nice: i32) {
         let tid = libc::gettid();
         if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) != 0 {
             tracing::debug!("cannot lower the applier thread's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// Give sled's own threads (named `sled-io-N` and `log flusher`) the applier's nice value, so
+/// that the writing out of applied values also yields to the HTTP threads (Linux only).
+fn lower_store_threads_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return;
+        };
+        for task in tasks.flatten() {
+            let Ok(tid) = task.file_name().to_string_lossy().parse::<libc::id_t>() else {
+                continue;
+            };
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.starts_with("sled-io") || comm.trim_end() == "log flusher" {
+                // SAFETY: setpriority takes and returns plain integers; no memory is shared.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+                }
+            }
         }
     }
     #[cfg(not(target_os = "linux"))]
