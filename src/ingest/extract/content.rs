@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::dom::{is_block, is_space, Dom, NONE};
+use super::entries::lead_entry;
 use super::thread::thread_posts;
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
@@ -275,6 +276,8 @@ fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
             return posts;
         }
     }
+    // A blog's index: the lead entry, not the longest (see `entries`).
+    let top = lead_entry(dom, top).unwrap_or(top);
     let top_score = s.final_score(top).max(best);
     let parent = dom.nodes[top].parent;
     if parent == NONE {

@@ -21,6 +21,7 @@ mod content;
 pub mod date;
 pub mod discover;
 mod dom;
+mod entries;
 mod links;
 mod meta;
 pub mod suggest;
