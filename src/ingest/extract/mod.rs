@@ -24,6 +24,7 @@ mod dom;
 mod entries;
 mod links;
 mod meta;
+mod related;
 pub mod suggest;
 mod thread;
 
@@ -219,6 +220,7 @@ fn clean_blocks(blocks: Vec<Block>, title: Option<&str>) -> Cleaned {
         }
         c.blocks.push(b);
     }
+    related::drop_related_lists(&mut c.blocks);
     c
 }
 
