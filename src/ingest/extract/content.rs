@@ -4,8 +4,7 @@
 use url::Url;
 
 use super::dom::{is_block, is_space, Dom, NONE};
-use super::entries::lead_entry;
-use super::thread::thread_posts;
+use super::{entries::lead_entry, tables::table_after, thread::thread_posts};
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
 const MIN_UNIT_CHARS: u32 = 15;
@@ -306,7 +305,9 @@ fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
         if !class.is_empty() && class == top_class {
             bonus = top_score * 0.2;
         }
-        if s.init[c] && s.final_score(c) + bonus >= threshold && dom.link_density(c) < 0.3 {
+        // A table of figures right after the text is the article's too (see `tables`).
+        let scored = s.init[c] && s.final_score(c) + bonus >= threshold;
+        if (scored && dom.link_density(c) < 0.3) || table_after(dom, top, c) {
             out.push(c);
             continue;
         }

@@ -26,6 +26,7 @@ mod links;
 mod meta;
 mod related;
 pub mod suggest;
+mod tables;
 mod thread;
 
 use std::sync::OnceLock;
