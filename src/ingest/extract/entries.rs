@@ -57,7 +57,9 @@ pub fn lead_entry(dom: &Dom, top: usize) -> Option<usize> {
         // Items of a list (`li`: comments, reviews, replies) and blocks named like comments
         // answer the page rather than follow one another as its posts.
         let listed = name == "li" || dom.nodes[a].weight < 0;
-        if kin.len() >= MIN_ENTRIES && (classed || class.is_some()) && !listed {
+        // `a` itself is tested first: it is one entry, where its kin may be hundreds of rows.
+        let candidate = kin.len() >= MIN_ENTRIES && (classed || class.is_some()) && !listed;
+        if candidate && is_post(dom, a) {
             // (position among the kin, entry, its block)
             let entries: Vec<(usize, usize, usize)> = kin
                 .iter()
