@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::dom::{is_block, is_space, Dom, NONE};
-use super::thread::thread_posts;
+use super::{entries::lead_entry, tables::table_after, thread::thread_posts};
 
 /// Minimum non-link characters for a run of text to count as a paragraph when scoring.
 const MIN_UNIT_CHARS: u32 = 15;
@@ -275,6 +275,8 @@ fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
             return posts;
         }
     }
+    // A blog's index: the lead entry, not the longest (see `entries`).
+    let top = lead_entry(dom, top).unwrap_or(top);
     let top_score = s.final_score(top).max(best);
     let parent = dom.nodes[top].parent;
     if parent == NONE {
@@ -303,7 +305,9 @@ fn find_roots(dom: &Dom, strict: bool, streams: &mut Vec<usize>) -> Vec<usize> {
         if !class.is_empty() && class == top_class {
             bonus = top_score * 0.2;
         }
-        if s.init[c] && s.final_score(c) + bonus >= threshold && dom.link_density(c) < 0.3 {
+        // A table of figures right after the text is the article's too (see `tables`).
+        let scored = s.init[c] && s.final_score(c) + bonus >= threshold;
+        if (scored && dom.link_density(c) < 0.3) || table_after(dom, top, c) {
             out.push(c);
             continue;
         }

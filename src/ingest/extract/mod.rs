@@ -21,9 +21,12 @@ mod content;
 pub mod date;
 pub mod discover;
 mod dom;
+mod entries;
 mod links;
 mod meta;
+mod related;
 pub mod suggest;
+mod tables;
 mod thread;
 
 use std::sync::OnceLock;
@@ -218,6 +221,7 @@ fn clean_blocks(blocks: Vec<Block>, title: Option<&str>) -> Cleaned {
         }
         c.blocks.push(b);
     }
+    related::drop_related_lists(&mut c.blocks);
     c
 }
 

@@ -83,7 +83,7 @@ fn alike(a: &[(&str, Option<&str>)], b: &[(&str, Option<&str>)]) -> bool {
 
 /// The first name in the element's `class`, when it has one: what kind of block it is. The
 /// names after it often alternate from row to row (phpBB's `post bg1` / `post bg2`).
-fn class_of<'a>(dom: &Dom<'a>, i: usize) -> Option<&'a str> {
+pub(super) fn class_of<'a>(dom: &Dom<'a>, i: usize) -> Option<&'a str> {
     dom.nodes[i]
         .el
         .and_then(|e| e.value().attr("class"))
@@ -92,7 +92,7 @@ fn class_of<'a>(dom: &Dom<'a>, i: usize) -> Option<&'a str> {
 
 /// A post: some text of its own, mostly not links, and a time (a `<time>` element or a date
 /// in its text): replies are stamped, furniture repeated in rows mostly is not.
-fn is_post(dom: &Dom, c: usize) -> bool {
+pub(super) fn is_post(dom: &Dom, c: usize) -> bool {
     let (chars, linked) = text_in_links(dom, c);
     dom.nodes[c].alpha >= MIN_POST_ALPHA && linked * 10 < chars * 3 && stamped(dom, c)
 }
