@@ -195,3 +195,55 @@ fn an_article_beside_recommended_headlines_is_not_widened_to_main() {
     assert!(body.contains("harbour bridge reopened"), "{body}");
     assert!(!body.contains("Another story"), "{body}");
 }
+
+/// A shop's category page (`hand/product-grid.html`): twelve product tiles, each a linked name
+/// and a price, and no article; the only prose is a newsletter promotion outside `<main>`, which
+/// scoring prefers to the link-dense grid. The grid is the content: every product with its
+/// price; the promotion, the navigation and the footer stay out.
+#[test]
+fn a_product_grid_without_an_article_is_its_items() {
+    let body = body_of("hand/product-grid.html");
+    for part in [
+        "Espresso Glass Candle",
+        "$18.00",
+        "Floral Taper Candle, Large",
+        "Smoked Pistachio Boot Candle",
+        "$51.00",
+    ] {
+        assert!(body.contains(part), "{part:?} missing from {body}");
+    }
+    for furniture in ["15% off", "New arrivals", "Careers", "All rights reserved"] {
+        assert!(!body.contains(furniture), "{furniture:?} in {body}");
+    }
+}
+
+/// A thread page in the old table layout: the post (a short paragraph of Chinese prose) and,
+/// further down, its reply index, a tree of nested lists whose entries (linked title, author,
+/// time) hold twenty times the post's text. A tree of items is not a list of things side by
+/// side: the post stays the content.
+#[test]
+fn a_post_above_its_reply_tree_stays_the_content() {
+    let post = "导游的收入很大一部分来自购物的回扣，这是业内的行规，境内游境外游都是这样的。\
+                旅行车停在购物店门口会有停车费，进店购物一般要停留四十五分钟左右，\
+                所以，以我的经验，一定要看清楚合同，不要听导游瞎掰。";
+    let reply = |n: u32, inner: &str| {
+        format!(
+            "<li><a href=\"/post/{n}\">第{n}楼的回复：我也遇到过这样的事情，真是一把辛酸泪啊</a> \
+             【网友{n}】08-11 16:{n:02} 298字{inner}</li>"
+        )
+    };
+    let tree: String = (1..=20)
+        .map(|n| {
+            let inner = format!("<ul>{}</ul>", reply(n + 100, ""));
+            reply(n, &inner)
+        })
+        .collect();
+    let html = format!(
+        "<html><body><table><tr><td><table><tr><td>主题：导游为什么热衷购物</td></tr>\
+         <tr><td>{post}</td></tr></table><table><tr><td>回复线索：<ul><li>原帖<ul>{tree}</ul>\
+         </li></ul></td></tr></table></td></tr></table></body></html>"
+    );
+    let body = body_of_html(&html);
+    assert!(body.contains("不要听导游瞎掰"), "{body}");
+    assert!(!body.contains("辛酸泪"), "{body}");
+}

@@ -9,7 +9,8 @@
 //!    `display:none`) and the `remove` selectors are excluded;
 //! 3. the content is the `content` selector's match, or the best container by readability-style
 //!    scoring, where a paragraph's score grows with its punctuation (GNE's symbol density) and a
-//!    container's shrinks with its link density;
+//!    container's shrinks with its link density; on a page with no article (a product grid,
+//!    a listing) the largest run of items of one template instead ([`listing`]);
 //! 4. the content is rendered into clean paragraphs; furniture lines (share widgets, font-size
 //!    toggles, "back to top", link tails) are dropped, and the editor line, the source line and
 //!    reporter bylines leave the body to become metadata;
@@ -23,6 +24,7 @@ pub mod discover;
 mod dom;
 mod entries;
 mod links;
+mod listing;
 mod meta;
 mod related;
 pub mod suggest;
@@ -503,6 +505,17 @@ fn extract_parsed(
                     (roots, c) = (vec![m], c4);
                 }
             }
+        }
+        // A page whose content is a list of items (a product grid, a listing): see `listing`.
+        let article = metas
+            .get(&["og:type"])
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
+        let chars = c.blocks.iter().map(Block::chars).sum();
+        let scope = main_region(&dom).unwrap_or(dom.body);
+        let (b, t) = (base.as_ref(), title.as_deref());
+        let found = (chars, &streams[..]);
+        if let Some((r, c5)) = listing::list_instead(&mut dom, scope, found, article, b, t) {
+            (roots, c) = (vec![r], c5);
         }
         c
     };
