@@ -425,6 +425,7 @@ impl App {
                     _ = upkeep_stop.wait_for(|s| *s) => return,
                 }
                 crate::serve::state::metrics_handle().run_upkeep();
+                memory::release_free_pages();
             }
         });
         let workers = state.config.load().server.workers;
