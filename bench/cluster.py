@@ -364,6 +364,12 @@ def f3(v):
     return B.fmt(v, 3)
 
 
+def wave_polled(plog, t_regen):
+    """Every source answered 200 (new items) at least once since the regeneration at t_regen."""
+    seen = {p[2] for p in plog.read() if p[0] >= t_regen and p[1] == "200"}
+    return len(seen) >= SOURCES
+
+
 def pin(pid, cpus):
     """Pin every thread of a process and of its process group (nginx's workers) to `cpus`."""
     pids = {pid}
@@ -468,10 +474,7 @@ def own_core_serve(d, origin, plog, cap, gen):
         run("while applying the wave")
         t_end = time.time()
 
-        def wave_done():
-            seen = {p[2] for p in plog.read() if p[0] >= t_regen and p[1] == "200"}
-            return len(seen) >= SOURCES
-        B.wait_until(wave_done, 4 * INTERVAL + 120, 1.0, f"the gen-{gen} wave polled")
+        B.wait_until(lambda: wave_polled(plog, t_regen), 4 * INTERVAL + 120, 1.0, f"the gen-{gen} wave polled")
         B.wait_until(lambda: (d.status() or {}).get("lag") == 0, 900, 0.5, f"node {d.id} applied the wave")
         t_rest = time.time() - t_end
         backlog = stream_state().get("last_seq", 0) - seq0
@@ -667,10 +670,8 @@ per_host = {PER_HOST}
     wrk_run("while applying (every feed new)")
     # The wave: every source polled once with new items, every node applying it.
 
-    def wave_done():
-        seen = {p[2] for p in plog.read() if p[0] >= t_regen and p[1] == "200"}
-        return len(seen) >= SOURCES
-    B.wait_until(wave_done, 3 * INTERVAL + 60, 1.0, "every source polled after the regeneration")
+    B.wait_until(lambda: wave_polled(plog, t_regen), 3 * INTERVAL + 60, 1.0,
+                 "every source polled after the regeneration")
     t_wave_polled = time.time() - t_regen
 
     def converged():

@@ -257,15 +257,22 @@ impl Cluster {
 /// its own nice value). Raising a nice value needs no privilege; failing is harmless.
 fn lower_this_threads_priority(nice: i32) {
     #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority take and return plain integers; no memory is shared.
-    unsafe {
-        let tid = libc::gettid();
-        if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) != 0 {
+    {
+        // SAFETY: gettid takes nothing and returns a plain integer.
+        let tid = unsafe { libc::gettid() };
+        if !renice(tid as libc::id_t, nice) {
             tracing::debug!("cannot lower the applier thread's priority");
         }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = nice;
+}
+
+/// Set one thread's nice value (Linux: a thread has its own); false when refused.
+#[cfg(target_os = "linux")]
+fn renice(tid: libc::id_t, nice: i32) -> bool {
+    // SAFETY: setpriority takes and returns plain integers; no memory is shared.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, nice) == 0 }
 }
 
 /// Give sled's own threads (named `sled-io-N` and `log flusher`) the applier's nice value, so
@@ -282,10 +289,7 @@ fn lower_store_threads_priority(nice: i32) {
             };
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
             if comm.starts_with("sled-io") || comm.trim_end() == "log flusher" {
-                // SAFETY: setpriority takes and returns plain integers; no memory is shared.
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-                }
+                renice(tid, nice);
             }
         }
     }

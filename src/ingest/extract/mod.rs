@@ -483,12 +483,14 @@ fn extract_parsed(
         // content, rendered as the page shows it. Not on a portal, where the sliver is a
         // short article beside a stream of teasers in the same region: a dated stream, or, on
         // a page that says it is an article (`og:type`), five or more linked headlines.
-        if let Some(m) = main_region(&dom) {
+        // Both fallbacks below ask these; the region is a walk over the whole page.
+        let main = main_region(&dom);
+        let article = metas
+            .get(&["og:type"])
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
+        if let Some(m) = main {
             let (region, end) = (dom.nodes[m].chars as usize, dom.nodes[m].end);
             let in_roots = |i: usize| roots.iter().any(|&r| r <= i && i < dom.nodes[r].end);
-            let article = metas
-                .get(&["og:type"])
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
             let portal = streams
                 .iter()
                 .any(|&st| st > m && st < end && !in_roots(st))
@@ -507,11 +509,8 @@ fn extract_parsed(
             }
         }
         // A page whose content is a list of items (a product grid, a listing): see `listing`.
-        let article = metas
-            .get(&["og:type"])
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
         let chars = c.blocks.iter().map(Block::chars).sum();
-        let scope = main_region(&dom).unwrap_or(dom.body);
+        let scope = main.unwrap_or(dom.body);
         let (b, t) = (base.as_ref(), title.as_deref());
         let found = (chars, &streams[..]);
         if let Some((r, c5)) = listing::list_instead(&mut dom, scope, found, article, b, t) {
