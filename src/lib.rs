@@ -8,7 +8,8 @@
 //!   normalize, then one store call) and `serve` (the read path: HTTP → routes → cache →
 //!   aggregate → render) →
 //!   `cluster` (replication over NATS JetStream, in cluster mode) sits beside them →
-//! - `store`, `config` and `model`, which import nothing above them.
+//! - `store`, `config`, `model` and `threads` (thread priorities), which import nothing above
+//!   them.
 
 pub mod app;
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod ingest;
 pub mod model;
 pub mod serve;
 pub mod store;
+pub mod threads;

@@ -179,6 +179,8 @@ pub fn run(args: Args) -> ExitCode {
     crate::app::memory::bound_allocator();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_name("feedloom-bg")
+        .on_thread_start(crate::threads::on_runtime_thread_start)
         .build()
     {
         Ok(r) => r,
@@ -232,6 +234,9 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     // daemon (or a supervisor sees it up), SIGTERM means an orderly stop, never the default
     // action, which would exit without flushing the store.
     let signals = Signals::install()?;
+    // Before the HTTP threads exist (this thread starts them, and they inherit its 0):
+    // everything else yields to them.
+    crate::threads::lower_background(config.server.background_nice);
     let app = App::build(config).await?;
     tracing::info!(addr = %app.addr(), "feedloom serving on http://{}/", app.addr());
     let Signals { stop, reload } = signals;

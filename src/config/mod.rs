@@ -100,6 +100,8 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Largest request head accepted (bigger ones get 431).
     pub max_header_bytes: usize,
+    /// Nice value (0–19) of everything but the HTTP threads: readers first. Fixed at start.
+    pub background_nice: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +368,7 @@ impl Config {
     pub fn needs_restart(&self, new: &Config) -> bool {
         new.server.listen != self.server.listen
             || new.server.workers != self.server.workers
+            || new.server.background_nice != self.server.background_nice
             || new.store.path != self.store.path
     }
 }
@@ -459,6 +462,19 @@ script = "simplified"
             p[0].message.contains("server.workers must be at least 1"),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn background_nice_is_a_nice_value() {
+        let path = Path::new("/tmp/x/config.toml");
+        assert_eq!(Config::parse("", path).unwrap().server.background_nice, 0);
+        let ok = Config::parse("[server]\nbackground_nice = 10\n", path).unwrap();
+        assert_eq!(ok.server.background_nice, 10);
+        for bad in ["-1", "20"] {
+            let p = problems(&format!("[server]\nbackground_nice = {bad}\n"));
+            assert_eq!(p.len(), 1, "{bad}: {p:?}");
+            assert!(p[0].message.contains("0 to 19"), "{p:?}");
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub(super) struct RawServer {
     pub(super) idle_timeout: Option<Spanned<String>>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_header_size: Option<Spanned<String>>,
+    pub(super) background_nice: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -261,6 +261,13 @@ fn validate_server(raw: &RawServer, p: &mut Problems) -> ServerConfig {
                 }
             },
         },
+        background_nice: match &raw.background_nice {
+            Some(n) if !(0..=19).contains(n.get_ref()) => {
+                p.at(n.span(), "server.background_nice must be 0 to 19");
+                0
+            }
+            n => n.as_ref().map_or(0, |n| *n.get_ref() as i32),
+        },
     }
 }
 

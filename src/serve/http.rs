@@ -105,8 +105,11 @@ pub fn start(
     let mut threads = Vec::with_capacity(workers);
     for n in 0..workers.max(1) {
         let listener = listener.try_clone()?;
+        // Its blocking threads render for readers who missed the cache: named as the
+        // readers' (the main runtime's threads are `feedloom-bg`, see `threads`).
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .thread_name("feedloom-http-b")
             .build()?;
         let ctx = Arc::new(Ctx {
             state: state.clone(),

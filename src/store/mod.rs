@@ -64,6 +64,9 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("store unavailable: being opened again after a write failure ({0})")]
     Reopening(String),
+    /// A caller broke `apply_logged_group`'s rule (one value per source).
+    #[error("store: a group to apply holds two values of source {0}")]
+    SourceTwiceInGroup(String),
 }
 
 /// Where an article sorts in its source's index, newest first: ordering entries orders their
@@ -197,7 +200,7 @@ impl Store {
         match e {
             StoreError::Sled(e) => self.note_sled_failure(e),
             StoreError::Reopening(_) => true,
-            StoreError::Corrupt { .. } => false,
+            StoreError::Corrupt { .. } | StoreError::SourceTwiceInGroup(_) => false,
         }
     }
 

@@ -533,3 +533,86 @@ fn first_seen_since_reads_recent_arrivals_newest_first() {
     assert_eq!(s.first_seen_since("a", ago(30), 1).unwrap(), vec![ago(0)]);
     assert!(s.first_seen_since("none", ago(30), 100).unwrap().is_empty());
 }
+
+/// A log of values over three sources: first items, updates, pruning, a state-only value.
+fn logged_values(now: DateTime<Utc>) -> Vec<(u64, RefreshResult)> {
+    let r = Retention {
+        max_items: 3,
+        tombstone_ttl: std::time::Duration::from_secs(86400),
+        ..Retention::default()
+    };
+    let mut out = Vec::new();
+    for round in 0..4u32 {
+        for source in ["a", "b", "c"] {
+            let mut articles: Vec<Article> = (0..3)
+                .map(|i| art(source, round * 2 + i, i64::from(round * 2 + i)))
+                .collect();
+            // The previous round's newest item comes back changed.
+            articles[0].title = format!("{source} round {round}");
+            let state = SourceState {
+                etag: Some(format!("\"{source}{round}\"")),
+                ..Default::default()
+            };
+            out.push(RefreshResult::stored(source, now, state, articles, r));
+        }
+        out.push(RefreshResult::state_only(
+            "b",
+            now,
+            SourceState {
+                consecutive_failures: round,
+                ..Default::default()
+            },
+        ));
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, v)| (i as u64 + 1, v))
+        .collect()
+}
+
+#[test]
+fn a_group_of_values_lands_as_they_would_one_by_one() {
+    let now = Utc::now();
+    let values = logged_values(now);
+    let (_d1, one) = open();
+    for (seq, v) in values.clone() {
+        one.apply_logged(v, seq).unwrap();
+    }
+    let (_d2, grouped) = open();
+    // Cut where a source repeats, as the cluster's applier does.
+    let mut group: Vec<(u64, RefreshResult)> = Vec::new();
+    let mut groups = 0;
+    for (seq, v) in values.clone() {
+        if group.iter().any(|(_, g)| g.source == v.source) {
+            grouped
+                .apply_logged_group(std::mem::take(&mut group))
+                .unwrap();
+            groups += 1;
+        }
+        group.push((seq, v));
+    }
+    grouped.apply_logged_group(group).unwrap();
+    assert!(groups >= 4, "the log was applied in {groups} groups");
+    assert_eq!(snapshot(&grouped), snapshot(&one));
+    assert_eq!(grouped.applied_seq().unwrap(), values.len() as u64);
+    // The log delivering a group again changes nothing and says so.
+    let again = grouped.apply_logged_group(values[..3].to_vec()).unwrap();
+    assert_eq!(again, vec![None, None, None]);
+    assert_eq!(snapshot(&grouped), snapshot(&one));
+}
+
+#[test]
+fn a_group_with_a_source_twice_is_refused_whole() {
+    let now = Utc::now();
+    let values = logged_values(now);
+    let (_d, s) = open();
+    let before = snapshot(&s);
+    // Values 1 ("a"), 2 ("b"), 3 ("c"), 4 ("b", state only).
+    let err = s.apply_logged_group(values[..4].to_vec()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SourceTwiceInGroup(ref b) if b == "b"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&s), before);
+    assert_eq!(s.applied_seq().unwrap(), 0);
+}

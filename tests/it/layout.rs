@@ -56,7 +56,7 @@ fn component(path: &[String]) -> String {
 /// path (`ingest::*` to `ingest::*`, `serve::*` to `serve::*`).
 fn layer(component: &str) -> u8 {
     match component.split("::").next().unwrap() {
-        "model" => 0,
+        "model" | "threads" => 0,
         "config" | "store" => 1,
         "ingest" | "serve" | "cluster" => 2,
         "app" => 3,

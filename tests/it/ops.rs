@@ -305,3 +305,86 @@ async fn json_logs_and_no_token_in_them() {
         "the token leaked into the logs:\n{log}"
     );
 }
+
+/// Each thread's name and nice value, from `/proc/PID/task/TID/stat` (the name between the
+/// parentheses, the nice value the 19th field).
+fn thread_nices(pid: u32) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        // Fields after the name start at the 3rd (state); nice is the 19th.
+        let nice: i32 = fields[19 - 3].parse().unwrap();
+        out.push((name, nice));
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn background_nice_leaves_the_http_threads_first() {
+    let origin = Origin::start().await;
+    origin.put_fixture("/blog.rss", "scenario/blog.rss", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "{}workers = 2\nbackground_nice = 7\n{}",
+        daemon_config_head(dir.path()),
+        config(&origin)
+    );
+    std::fs::write(dir.path().join("config.toml"), &cfg).unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.wait_healthy(Duration::from_secs(10)).await;
+    // A poll has run (on the main runtime and its blocking pool) and a feed was answered.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while daemon.sources().await[0]["items"].as_u64().unwrap_or(0) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never polled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        client()
+            .get(daemon.url("/feeds/public.rss"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The test's own nice value is what the daemon started with (a CI runner may be niced).
+    // SAFETY: getpriority takes and returns plain integers.
+    let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let threads = thread_nices(daemon.pid());
+    let http: Vec<_> = threads
+        .iter()
+        .filter(|(n, _)| n.starts_with("feedloom-http"))
+        .collect();
+    let runtime: Vec<_> = threads.iter().filter(|(n, _)| n == "feedloom-bg").collect();
+    assert!(http.len() >= 2, "{threads:?}");
+    assert!(runtime.len() >= 2, "{threads:?}");
+    assert!(http.iter().all(|(_, n)| *n == base), "{threads:?}");
+    // The value is set, not added; a thread already nicer keeps its own.
+    let background = base.max(7);
+    assert!(runtime.iter().all(|(_, n)| *n == background), "{threads:?}");
+    // sled's writers are lowered by the upkeep every 5 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    loop {
+        let threads = thread_nices(daemon.pid());
+        let sled: Vec<_> = threads
+            .iter()
+            .filter(|(n, _)| n.starts_with("sled-io"))
+            .collect();
+        if !sled.is_empty() && sled.iter().all(|(_, n)| *n == background) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{threads:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

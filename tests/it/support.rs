@@ -733,6 +733,11 @@ impl Daemon {
         serde_json::from_value(get_json(self.url("/api/sources")).await).unwrap()
     }
 
+    /// The daemon's process id (while it runs).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Send `sig` (`libc::SIGTERM`, `libc::SIGHUP`…) to the daemon, which must not have been
     /// reaped yet (its pid could be another process's by then).
     pub fn signal(&self, sig: libc::c_int) {
