@@ -13,17 +13,22 @@ the origin's access log (time, path, User-Agent `…; node a)`) and the nodes' /
 - failover: kill -9 of one node, time until every source it polled has been polled by another;
 - catch-up: a further node with an empty store, time until it has applied the whole stream
   (messages/s), and the lateness of the sources it takes over meanwhile;
-- serve on a core of its own (OWN_CORE=1): the catch-up node pinned to one CPU and every other
-  process (nodes, nats-servers, origin) to the others, as if it ran on its own host; twice: wrk
-  with the others (the node alone on its CPU), then wrk on the node's CPU (the node saturated).
-  Each time: wrk idle, then while a wave passes (the origin's feeds regenerated: every node
-  polls new items, and this node applies every node's messages), then idle again.
+- serve on a core of its own (OWN_CORE=1): the catch-up node pinned to one CPU, as if it ran on
+  its own host, every other process (nodes, nats-servers, origin, wrk) on the other CPUs;
+  twice: (a) the node with its whole CPU (wrk, sharing its CPU with the cluster, may set the
+  pace); (b) the node capped at OWN_CORE_CAP (0.5) of its CPU by a cgroup quota and wrk at the
+  top cgroup weight: the node is the limit, not wrk (a scale model of a host whose CPU readers
+  keep busy). Each time: wrk
+  idle, then while a wave passes (the origin's feeds regenerated: every node polls new items, and
+  this node applies every node's messages), then idle again. Every node runs with [server]
+  background_nice = BACKGROUND_NICE (10).
 
 Figures, not verdicts. See bench/README.md. Environment: SOURCES (30000), NODES (3, at most 3),
 INTERVAL (60), ITEMS (3), LEASE (15, seconds), WARMUP (3 x INTERVAL + 10 s: from the start of the
 last node to the measured window), MEASURE (2 x INTERVAL), BASELINE (1), BASE_SOURCES (SOURCES /
 NODES), LATE_TOL (1.0 s), WRK_DURATION (10), CONNS (64), THREADS (2), PER_CHANNEL (10),
-CONCURRENCY (16), PER_HOST (16), FAILOVER (1), CATCHUP (1), CATCHUP_TIMEOUT (900), OWN_CORE (1), FEEDLOOM
+CONCURRENCY (16), PER_HOST (16), FAILOVER (1), CATCHUP (1), CATCHUP_TIMEOUT (900), OWN_CORE (1),
+OWN_CORE_CAP (0.5), BACKGROUND_NICE (10), FEEDLOOM
 (default: a copy of target/release/feedloom made at start), NATS_SERVER, KEEP=1, BENCH_DIR."""
 
 import collections
@@ -67,7 +72,9 @@ CATCHUP_TIMEOUT = env_int("CATCHUP_TIMEOUT", 900)
 # 6. Serve on a core of its own while applying a backlog of the others' messages (needs CATCHUP and
 # at least 2 CPUs): the catch-up node alone on the last CPU, everything else on the others.
 OWN_CORE = os.environ.get("OWN_CORE", "1") == "1"
-OWN_CORE_CAP = float(os.environ.get("OWN_CORE_CAP", "0.25"))
+OWN_CORE_CAP = float(os.environ.get("OWN_CORE_CAP", "0.5"))
+# [server] background_nice of every node (and of the baseline): readers first (docs/config.md).
+BACKGROUND_NICE = env_int("BACKGROUND_NICE", 10)
 REPLICAS = 3
 PARTITIONS = 256
 
@@ -275,6 +282,7 @@ class Node:
             f.write(f"""[server]
 listen = "127.0.0.1:{self.port}"
 base_url = "http://127.0.0.1:{NODE_PORTS[0]}"
+background_nice = {BACKGROUND_NICE}
 
 [store]
 path = {B.toml_str(os.path.join(self.dir, "store.sled"))}
@@ -383,42 +391,86 @@ def pin(pid, cpus):
 
 
 CGROUP = "/sys/fs/cgroup/cpu/feedloom-bench"
+CLIENT_CGROUP = "/sys/fs/cgroup/cpu/feedloom-bench-client"
+# The most a cgroup v1 group may weigh: against the root group's threads (1024 each at nice 0,
+# tens of them busy in a wave) a group this heavy gets the CPU it asks for.
+TOP_SHARES = 262144
+
+
+def write(path, value):
+    with open(path, "w") as f:
+        f.write(str(value))
 
 
 def cap_cpu(pid, share):
-    """Put every thread of `pid` in a cgroup (v1 cpu controller) allowed `share` of one CPU;
+    """Put every thread of `pid` in a cgroup (v1 cpu controller) allowed `share` of one CPU and
+    weighing TOP_SHARES, so that within its quota it is never squeezed by the other processes;
     False when that cannot be done (no cgroup v1 cpu controller, or no permission)."""
     try:
         os.makedirs(CGROUP, exist_ok=True)
-        with open(os.path.join(CGROUP, "cpu.cfs_period_us"), "w") as f:
-            f.write("100000")
-        with open(os.path.join(CGROUP, "cpu.cfs_quota_us"), "w") as f:
-            f.write(str(int(share * 100000)))
-        moved = 0
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(os.path.join(CGROUP, "tasks"), "w") as f:
-                    f.write(tid)
-                moved += 1
-            except ProcessLookupError:
-                pass  # a thread that ended meanwhile (sled's pool starts and ends threads)
-        return moved > 0
+        write(os.path.join(CGROUP, "cpu.cfs_period_us"), 100000)
+        write(os.path.join(CGROUP, "cpu.cfs_quota_us"), int(share * 100000))
+        write(os.path.join(CGROUP, "cpu.shares"), TOP_SHARES)
+        write(os.path.join(CGROUP, "cgroup.procs"), pid)
+        # The client (this script, so the wrk it starts): weighing as much, so that wrk is not
+        # the limit while the rest of the cluster is busy with the wave.
+        os.makedirs(CLIENT_CGROUP, exist_ok=True)
+        write(os.path.join(CLIENT_CGROUP, "cpu.shares"), TOP_SHARES)
+        write(os.path.join(CLIENT_CGROUP, "cgroup.procs"), os.getpid())
+        return True
     except OSError as e:
         B.log(f"own core: cannot cap node d's CPU ({e}); skipped")
+        uncap_cpu(pid)
         return False
 
 
 def uncap_cpu(pid):
+    for group, member in ((CGROUP, pid), (CLIENT_CGROUP, os.getpid())):
+        try:
+            write("/sys/fs/cgroup/cpu/cgroup.procs", member)
+        except OSError:
+            pass
+        try:
+            os.rmdir(group)
+        except OSError:
+            pass
+
+
+def thread_cpu(pid):
+    """CPU seconds of a process's live threads, summed by name with its number dropped
+    (`sled-io-3` -> `sled-io`, `feedloom-http-0` -> `feedloom-http`). Threads that ended
+    meanwhile are missing: the sum can be under the process's figure."""
+    out = collections.defaultdict(float)
+    tck = os.sysconf("SC_CLK_TCK")
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open("/sys/fs/cgroup/cpu/tasks", "w") as f:
-                    f.write(tid)
-            except ProcessLookupError:
-                pass
-        os.rmdir(CGROUP)
+        tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        pass
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        out[re.sub(r"-\d+$", "", name)] += (int(fields[11]) + int(fields[12])) / tck
+    return out
+
+
+def render_metrics(node):
+    """Sum and count of the render and flush histograms from a node's /metrics."""
+    out = {}
+    try:
+        st, _, body = B.http(node.url("/metrics"), timeout=5)
+        text = body.decode() if st == 200 else ""
+    except Exception:  # noqa: BLE001 - a figure, not a verdict
+        return out
+    for line in text.splitlines():
+        m = re.match(r"(feedloom_render(?:_flush)?_seconds_(?:sum|count)) ([0-9.e+-]+)$", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
 
 
 def own_core_serve(d, origin, plog, cap, gen):
@@ -431,9 +483,14 @@ def own_core_serve(d, origin, plog, cap, gen):
     idle again after the wave."""
     last = (os.cpu_count() or 2) - 1
     rest = f"0-{last - 1}" if last > 1 else "0"
+    # The rest of the cluster stays off d's CPU in both runs: on the same CPU, busy with a wave,
+    # it evicted d's caches, and d spent 9% more CPU a request (a run with it there: d's HTTP
+    # threads had 96% of their idle CPU, and served 89% of the idle requests/s). Capped, the
+    # client weighs the most on the other CPUs, so it keeps up with d while the cluster is busy.
+    others = rest
     for name, p in list(B._procs):
         if p.poll() is None and p.pid != d.p.pid:
-            pin(p.pid, rest)
+            pin(p.pid, others)
     pin(d.p.pid, str(last))
     os.sched_setaffinity(0, set(range(last)))
     if cap is not None and not cap_cpu(d.p.pid, cap):
@@ -447,11 +504,17 @@ def own_core_serve(d, origin, plog, cap, gen):
     def run(label):
         s0 = d.status() or {}
         c = B.cpu_seconds(d.p.pid)
+        th0 = thread_cpu(d.p.pid)
+        m0 = render_metrics(d)
         t = time.time()
         r = wrk_on_d_cpu(WRK_DURATION)
         dt = time.time() - t
         s1 = d.status() or {}
         r["cpu"] = (B.cpu_seconds(d.p.pid) - c) / dt
+        th1 = thread_cpu(d.p.pid)
+        r["threads"] = {k: (v - th0.get(k, 0.0)) / dt for k, v in th1.items() if v - th0.get(k, 0.0) > 0}
+        m1 = render_metrics(d)
+        r["renders"] = {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in m1}
         r["applied"] = (s1.get("applied_seq", 0) - s0.get("applied_seq", 0)) / dt
         r["lag1"] = s1.get("lag", "-")
         r["label"] = label
@@ -490,7 +553,7 @@ def own_core_serve(d, origin, plog, cap, gen):
             if p.poll() is None:
                 pin(p.pid, allcpus)
         os.sched_setaffinity(0, set(range(last + 1)))
-    return {"node": d.id, "cpu": last, "others": rest, "runs": runs, "backlog": backlog,
+    return {"node": d.id, "cpu": last, "others": others, "client": rest, "runs": runs, "backlog": backlog,
             "t_rest": t_rest, "cap": cap}
 
 
@@ -533,6 +596,7 @@ def main():
             f.write(f"""[server]
 listen = "127.0.0.1:{NODE_PORTS[0]}"
 base_url = "http://127.0.0.1:{NODE_PORTS[0]}"
+background_nice = {BACKGROUND_NICE}
 
 [store]
 path = {B.toml_str(os.path.join(bdir, "store.sled"))}
@@ -901,10 +965,11 @@ per_host = {PER_HOST}
           f"every node {t_wave_applied:.0f}s after the regeneration (sampled every 1 s / 0.5 s)")
 
     for own in owns:
-        where = ("the whole CPU" if own["cap"] is None
-                 else f"capped at {own['cap']:g} of it (cgroup quota) so that wrk saturates it")
-        B.table(f"serve throughput of node {own['node']} on CPU {own['cpu']}, {where} (every other process on CPUs "
-                f"{own['others']}; wrk -t{THREADS} -c{CONNS} -d{WRK_DURATION}s /feeds/c0.atom; goal: >= 0.9 of idle)",
+        where = ("the whole CPU (every other process on CPUs " + own["others"] + ")" if own["cap"] is None
+                 else f"capped at {own['cap']:g} of it (cgroup quota); wrk on CPUs {own['client']} at the top "
+                      f"weight, so that wrk saturates it; the rest of the cluster on CPUs {own['others']}")
+        B.table(f"serve throughput of node {own['node']} on CPU {own['cpu']}, {where}; background_nice "
+                f"{BACKGROUND_NICE} (wrk -t{THREADS} -c{CONNS} -d{WRK_DURATION}s /feeds/c0.atom; goal: >= 0.9 of idle)",
                 ["run", "req/s", "p50 ms", "p99 ms", "/idle", "node cores", "applied msg/s", "lag at end",
                  "CPU us/req"],
                 [[r["label"], r["rps"], f3(r["p50"]), f3(r["p99"]), B.ratio(r["rps"], own["runs"][0]["rps"]),
@@ -912,6 +977,14 @@ per_host = {PER_HOST}
                   r["cpu"] / r["rps"] * 1e6 if r["rps"] else "n/a"] for r in own["runs"]])
         print(f"the wave: {own['backlog']} messages (the node's own share and the others'); it had applied all of "
               f"them {own['t_rest']:.0f}s after wrk ended")
+        for r in own["runs"]:
+            top = sorted(r.get("threads", {}).items(), key=lambda kv: -kv[1])[:8]
+            rd = r.get("renders", {})
+            n = rd.get("feedloom_render_seconds_count", 0)
+            print(f"  {r['label']}: cores by thread " + ", ".join(f"{k} {v:.3f}" for k, v in top)
+                  + (f"; {n:.0f} renders, mean {rd.get('feedloom_render_seconds_sum', 0) / n * 1e3:.1f} ms, "
+                     f"flush before serving mean {rd.get('feedloom_render_flush_seconds_sum', 0) / n * 1e3:.1f} ms"
+                     if n else "; no renders"))
 
     if fo:
         d = fo["delays"]

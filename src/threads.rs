@@ -32,6 +32,11 @@ pub fn lower_background(nice: i32) {
     }
 }
 
+/// The nice value given to the background at start (0: none).
+pub fn background_nice() -> i32 {
+    BACKGROUND_NICE.load(Ordering::Relaxed)
+}
+
 /// For the main runtime's `on_thread_start`: a thread it starts takes the background nice
 /// value (a blocking thread started from the main thread would otherwise inherit its 0).
 pub fn on_runtime_thread_start() {

@@ -209,7 +209,10 @@ impl Cluster {
         std::thread::Builder::new()
             .name("feedloom-apply".into())
             .spawn(move || {
-                crate::threads::lower_this_thread(APPLIER_NICE);
+                // Never a higher priority than the rest of the background: a process allowed
+                // to lower nice values (root) would otherwise undo a higher `background_nice`.
+                let nice = APPLIER_NICE.max(crate::threads::background_nice());
+                crate::threads::lower_this_thread(nice);
                 let mut reniced: Option<std::time::Instant> = None;
                 for job in rx {
                     // Half of what an apply costs is spent in sled's own threads (its log
@@ -217,7 +220,7 @@ impl Cluster {
                     // whoever started them: without this the applier yields to readers and
                     // its writes do not. Again every second: the pool starts threads as needed.
                     if reniced.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                        crate::threads::lower_store_threads(APPLIER_NICE);
+                        crate::threads::lower_store_threads(nice);
                         reniced = Some(std::time::Instant::now());
                     }
                     let outcome = self.apply_job(&job);

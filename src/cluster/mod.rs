@@ -472,10 +472,13 @@ impl Cluster {
         };
         let bytes = serde_json::to_vec(&record).expect("member record serializes");
         if joined {
-            h.members
-                .put(&me, bytes.into())
-                .await
-                .map_err(|e| format!("membership: {e}"))?;
+            // One lost announcement costs nothing (the record lives a whole lease and is
+            // written every third of one), while failing the round for it (a moment of "no
+            // responders" while the bucket elects a leader) would leave every lease unrenewed
+            // and pause polling until the next round. The read below fails if NATS is away.
+            if let Err(e) = h.members.put(&me, bytes.into()).await {
+                tracing::warn!(error = %e, "cluster: announcing this node failed; renewing its leases all the same");
+            }
         }
         let mut members = Vec::new();
         // The keys from the bucket stream's subjects (a plain request), not `keys()`: that

@@ -6,6 +6,7 @@
 //! never imports the read path: it tells the rest of the daemon which channels changed through
 //! the `changed` handle it is given.
 
+pub mod cpu;
 pub mod decode;
 pub mod extract;
 pub mod fetch;

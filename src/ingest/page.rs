@@ -72,7 +72,7 @@ pub async fn fetch_article(
     };
     let src = src.clone();
     let link = link.to_string();
-    tokio::task::spawn_blocking(move || {
+    super::cpu::run(move || {
         let text = decode(&doc.body, doc.content_type.as_deref()).text;
         let mut entry = extract::extract_article(&text, &doc.final_url, &rules)?;
         entry.link = Some(link);

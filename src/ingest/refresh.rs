@@ -425,7 +425,7 @@ pub async fn announced_feed(doc: &Fetched, wanted: Option<String>) -> Option<Str
         doc.content_type.clone(),
         doc.final_url.clone(),
     );
-    tokio::task::spawn_blocking(move || {
+    super::cpu::run(move || {
         let text = decode(&body, content_type.as_deref()).text;
         if parse::looks_like_feed(&text) {
             return None;
@@ -692,8 +692,7 @@ pub async fn collect(
         let body = doc.body.clone();
         let ct = doc.content_type.clone();
         let url = doc.final_url.clone();
-        tokio::task::spawn_blocking(move || read_document(&src, &body, ct.as_deref(), &url, now))
-            .await??
+        super::cpu::run(move || read_document(&src, &body, ct.as_deref(), &url, now)).await??
     };
     let links = match read {
         Document::Items(c) => return Ok(c),

@@ -321,8 +321,17 @@ impl FeedCache {
             let (store2, ch2, base) = (store.clone(), ch.clone(), base_url.to_string());
             let r = tokio::task::spawn_blocking(move || {
                 let store = store2;
+                let started = std::time::Instant::now();
                 let r = render_channel(&store, &ch2, &base, format, limit, version, default_limit)?;
-                match store.flush() {
+                let rendered = std::time::Instant::now();
+                metrics::histogram!("feedloom_render_seconds")
+                    .record((rendered - started).as_secs_f64());
+                let flushed = store.flush();
+                // The readers who missed wait for this too: a slow disk, or sled's writers
+                // starved of CPU, shows here.
+                metrics::histogram!("feedloom_render_flush_seconds")
+                    .record(rendered.elapsed().as_secs_f64());
+                match flushed {
                     Ok(()) => Ok::<_, StoreError>((r, true)),
                     // The disk is full (or failing): readers still get what the store holds,
                     // not kept, so the first render after recovery replaces it. An item shown
