@@ -84,7 +84,9 @@ fn main() {
             );
             group.push((seq, value));
             if group.len() == 32 {
-                store.apply_logged_group(std::mem::take(&mut group)).expect("applies");
+                store
+                    .apply_logged_group(std::mem::take(&mut group))
+                    .expect("applies");
             }
         }
         if !group.is_empty() {
