@@ -10,8 +10,11 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use feedloom::model::{Article, RefreshResult, Retention, SourceState};
+use feedloom::model::RefreshResult;
 use feedloom::store::Store;
+
+#[path = "common/values.rs"]
+mod values;
 
 fn cpu_seconds() -> f64 {
     stat_cpu("/proc/self/stat")
@@ -43,41 +46,7 @@ fn main() {
     let store = Store::open(&dir.path().join("store.sled")).expect("store");
     let now = Utc::now();
     let payloads: Vec<Vec<u8>> = (0..values)
-        .map(|v| {
-            let source = format!("s{}", v % 30_000);
-            let gen = v / 30_000;
-            let articles = (0..items)
-                .map(|i| Article {
-                    id: format!("{:032x}", (v as u128) << 8 | i as u128),
-                    source: source.clone(),
-                    url: Some(format!("http://127.0.0.1:8081/{source}/g{gen}/{i}.html")),
-                    guid: None,
-                    title: format!("Item {i} of {source}, generation {gen}"),
-                    content_html: Some(format!("<p>{}</p>", "Some words of the item. ".repeat(20))),
-                    content_text: "Some words of the item. ".repeat(20),
-                    summary_html: None,
-                    published: Some(now.fixed_offset()),
-                    updated: None,
-                    first_seen: now,
-                    arrival: None,
-                    authors: vec![],
-                    categories: vec![],
-                    enclosures: vec![],
-                    origin: None,
-                    editors: vec![],
-                    site: None,
-                    full_text: Default::default(),
-                })
-                .collect();
-            RefreshResult::stored(
-                &source,
-                now,
-                SourceState::default(),
-                articles,
-                Retention::default(),
-            )
-            .to_bytes()
-        })
+        .map(|v| values::bench_value(v, 30_000, items, now).to_bytes())
         .collect();
     let cpu0 = cpu_seconds();
     let own0 = thread_cpu_seconds();

@@ -6,8 +6,10 @@
 //!
 //!   cargo run --release --example store_growth -- [GENS] [SOURCES] [ITEMS]
 use chrono::Utc;
-use feedloom::model::{Article, RefreshResult, Retention, SourceState};
 use feedloom::store::Store;
+
+#[path = "common/values.rs"]
+mod values;
 
 fn status_mb(key: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -50,38 +52,8 @@ fn main() {
     for gen in 0..gens {
         let mut group = Vec::new();
         for s in 0..sources {
-            let source = format!("s{s}");
-            let articles = (0..items)
-                .map(|i| Article {
-                    id: format!("{:032x}", ((gen * sources + s) as u128) << 8 | i as u128),
-                    source: source.clone(),
-                    url: Some(format!("http://127.0.0.1:8081/{source}/g{gen}/{i}.html")),
-                    guid: None,
-                    title: format!("Item {i} of {source}, generation {gen}"),
-                    content_html: Some(format!("<p>{}</p>", "Some words of the item. ".repeat(20))),
-                    content_text: "Some words of the item. ".repeat(20),
-                    summary_html: None,
-                    published: Some(now.fixed_offset()),
-                    updated: None,
-                    first_seen: now,
-                    arrival: None,
-                    authors: vec![],
-                    categories: vec![],
-                    enclosures: vec![],
-                    origin: None,
-                    editors: vec![],
-                    site: None,
-                    full_text: Default::default(),
-                })
-                .collect();
             seq += 1;
-            let value = RefreshResult::stored(
-                &source,
-                now,
-                SourceState::default(),
-                articles,
-                Retention::default(),
-            );
+            let value = values::bench_value(gen * sources + s, sources, items, now);
             group.push((seq, value));
             if group.len() == 32 {
                 store
