@@ -487,10 +487,9 @@ def own_core_serve(d, origin, plog, cap, gen):
     # it evicted d's caches, and d spent 9% more CPU a request (a run with it there: d's HTTP
     # threads had 96% of their idle CPU, and served 89% of the idle requests/s). Capped, the
     # client weighs the most on the other CPUs, so it keeps up with d while the cluster is busy.
-    others = rest
     for name, p in list(B._procs):
         if p.poll() is None and p.pid != d.p.pid:
-            pin(p.pid, others)
+            pin(p.pid, rest)
     pin(d.p.pid, str(last))
     os.sched_setaffinity(0, set(range(last)))
     if cap is not None and not cap_cpu(d.p.pid, cap):
@@ -553,7 +552,7 @@ def own_core_serve(d, origin, plog, cap, gen):
             if p.poll() is None:
                 pin(p.pid, allcpus)
         os.sched_setaffinity(0, set(range(last + 1)))
-    return {"node": d.id, "cpu": last, "others": others, "client": rest, "runs": runs, "backlog": backlog,
+    return {"node": d.id, "cpu": last, "others": rest, "runs": runs, "backlog": backlog,
             "t_rest": t_rest, "cap": cap}
 
 
@@ -966,7 +965,7 @@ per_host = {PER_HOST}
 
     for own in owns:
         where = ("the whole CPU (every other process on CPUs " + own["others"] + ")" if own["cap"] is None
-                 else f"capped at {own['cap']:g} of it (cgroup quota); wrk on CPUs {own['client']} at the top "
+                 else f"capped at {own['cap']:g} of it (cgroup quota); wrk on CPUs {own['others']} at the top "
                       f"weight, so that wrk saturates it; the rest of the cluster on CPUs {own['others']}")
         B.table(f"serve throughput of node {own['node']} on CPU {own['cpu']}, {where}; background_nice "
                 f"{BACKGROUND_NICE} (wrk -t{THREADS} -c{CONNS} -d{WRK_DURATION}s /feeds/c0.atom; goal: >= 0.9 of idle)",

@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The nice value new threads of the main runtime take (0: unchanged).
 static BACKGROUND_NICE: AtomicI32 = AtomicI32::new(0);
+/// The nice value sled's threads are kept at: the highest any part of the daemon asked for
+/// (the background's, a cluster applier's), so that two callers never set them back and forth.
+static STORE_NICE: AtomicI32 = AtomicI32::new(0);
 
 /// Give every thread of the process but the calling one `nice` (the main runtime's workers and
 /// blocking threads, sled's threads), and every main-runtime thread started later too (see
@@ -21,6 +24,7 @@ pub fn lower_background(nice: i32) {
         return;
     }
     BACKGROUND_NICE.store(nice, Ordering::Relaxed);
+    STORE_NICE.fetch_max(nice, Ordering::Relaxed);
     #[cfg(target_os = "linux")]
     {
         let me = this_thread();
@@ -56,37 +60,27 @@ pub fn lower_this_thread(nice: i32) {
     let _ = nice;
 }
 
-/// Give sled's own threads (named `sled-io-N` and `log flusher`) `nice`, so that the writing
-/// out of what the background applied yields to readers too. Again from time to time: sled's
-/// pool starts threads as needed, from whichever thread writes.
+/// Keep sled's own threads (named `sled-io-N` and `log flusher`) at `nice` or above from now
+/// on, so that the writing out of what the background applied yields to readers too.
 pub fn lower_store_threads(nice: i32) {
+    STORE_NICE.fetch_max(nice, Ordering::Relaxed);
+    keep_store_threads_lowered();
+}
+
+/// Give sled's threads the nice value asked for (nothing when none was). Again from time to
+/// time (the app's upkeep): sled's pool starts threads as needed, from whichever thread writes,
+/// and one started by an HTTP thread's render has its 0.
+pub fn keep_store_threads_lowered() {
+    let nice = STORE_NICE.load(Ordering::Relaxed);
+    if nice <= 0 {
+        return;
+    }
     #[cfg(target_os = "linux")]
     for_each_thread(|tid, comm| {
         if comm.starts_with("sled-io") || comm == "log flusher" {
             renice(tid, nice);
         }
     });
-    #[cfg(not(target_os = "linux"))]
-    let _ = nice;
-}
-
-/// A thread's nice value (Linux; `None` when unreadable).
-pub fn nice_of(tid: u32) -> Option<i32> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: getpriority takes and returns plain integers. -1 is also a valid nice
-        // value, so errno tells an error apart.
-        unsafe {
-            *libc::__errno_location() = 0;
-            let n = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
-            (*libc::__errno_location() == 0).then_some(n)
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = tid;
-        None
-    }
 }
 
 #[cfg(target_os = "linux")]
@@ -120,6 +114,17 @@ fn renice(tid: libc::id_t, nice: i32) -> bool {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    /// A thread's nice value (`None` when unreadable).
+    fn nice_of(tid: libc::id_t) -> Option<i32> {
+        // SAFETY: getpriority takes and returns plain integers. -1 is also a valid nice value,
+        // so errno tells an error apart.
+        unsafe {
+            *libc::__errno_location() = 0;
+            let n = libc::getpriority(libc::PRIO_PROCESS, tid);
+            (*libc::__errno_location() == 0).then_some(n)
+        }
+    }
 
     #[test]
     fn a_thread_lowers_only_itself() {

@@ -418,7 +418,6 @@ impl App {
         // `/metrics` is scraped: a daemon nobody scrapes would grow by ~8 bytes a request for
         // good (700 MB a day at 1,000 requests a second).
         let mut upkeep_stop = stop_rx.clone();
-        let background_nice = state.config.load().server.background_nice;
         let metrics_upkeep = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -428,9 +427,7 @@ impl App {
                 crate::serve::state::metrics_handle().run_upkeep();
                 memory::release_free_pages();
                 // sled starts its writing threads as needed, at its caller's priority.
-                if background_nice > 0 {
-                    crate::threads::lower_store_threads(background_nice);
-                }
+                crate::threads::keep_store_threads_lowered();
             }
         });
         let workers = state.config.load().server.workers;

@@ -213,16 +213,12 @@ impl Cluster {
                 // to lower nice values (root) would otherwise undo a higher `background_nice`.
                 let nice = APPLIER_NICE.max(crate::threads::background_nice());
                 crate::threads::lower_this_thread(nice);
-                let mut reniced: Option<std::time::Instant> = None;
+                // Half of what an apply costs is spent in sled's own threads (its log flusher
+                // and I/O pool, which write the batches out), at the priority of whoever
+                // started them: without this the applier yields to readers and its writes do
+                // not. The app's upkeep keeps threads sled starts later at it too.
+                crate::threads::lower_store_threads(nice);
                 for job in rx {
-                    // Half of what an apply costs is spent in sled's own threads (its log
-                    // flusher and I/O pool, which write the batches out), at the priority of
-                    // whoever started them: without this the applier yields to readers and
-                    // its writes do not. Again every second: the pool starts threads as needed.
-                    if reniced.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                        crate::threads::lower_store_threads(nice);
-                        reniced = Some(std::time::Instant::now());
-                    }
                     let outcome = self.apply_job(&job);
                     let _ = job.done.send(outcome);
                 }
@@ -231,52 +227,51 @@ impl Cluster {
     }
 
     /// Decode and apply a job's values in stream order (on the applier thread), in groups of
-    /// up to [`APPLY_GROUP`] values of distinct sources, each group one store batch.
+    /// up to [`APPLY_GROUP`] values of distinct sources, each group one store batch. A value
+    /// this build cannot read stops the job there, after the values before it.
     fn apply_job(&self, job: &Job) -> Result<(), (u64, String)> {
-        let mut values = job.values.iter().peekable();
-        while values.peek().is_some() {
-            if self.inner.store.generation() != job.generation {
-                // The loop sees the new generation and reads again.
-                return Ok(());
-            }
-            let mut group: Vec<(u64, RefreshResult)> = Vec::new();
-            let mut sources = std::collections::HashSet::new();
-            let mut undecodable = None;
-            while let Some((seq, payload)) = values.peek() {
-                if group.len() >= APPLY_GROUP {
+        let mut decoded = Vec::with_capacity(job.values.len());
+        let mut undecodable = None;
+        for (seq, payload) in &job.values {
+            match RefreshResult::from_bytes(payload) {
+                Ok(result) => decoded.push((*seq, result)),
+                Err(e) => {
+                    undecodable = Some((
+                        *seq,
+                        format!("{e} (a value from a newer feedloom? upgrade this node)"),
+                    ));
                     break;
                 }
-                match RefreshResult::from_bytes(payload) {
-                    Ok(result) => {
-                        // A second value of a source goes into the next group: each value of
-                        // a group reads the store as it was before the group.
-                        if !sources.insert(result.source.clone()) {
-                            break;
-                        }
-                        group.push((*seq, result));
-                        values.next();
-                    }
-                    Err(e) => {
-                        undecodable = Some((
-                            *seq,
-                            format!("{e} (a value from a newer feedloom? upgrade this node)"),
-                        ));
-                        break;
-                    }
-                }
-            }
-            if !group.is_empty() {
-                self.apply_group(group)?;
-            }
-            if let Some(e) = undecodable {
-                return Err(e);
             }
         }
-        Ok(())
+        let mut group: Vec<(u64, RefreshResult)> = Vec::new();
+        for (seq, result) in decoded {
+            // A second value of a source goes into the next group: each value of a group reads
+            // the store as it was before the group.
+            let cut =
+                group.len() == APPLY_GROUP || group.iter().any(|(_, g)| g.source == result.source);
+            if cut && !self.apply_group(std::mem::take(&mut group), job.generation)? {
+                return Ok(());
+            }
+            group.push((seq, result));
+        }
+        if !group.is_empty() && !self.apply_group(group, job.generation)? {
+            return Ok(());
+        }
+        undecodable.map_or(Ok(()), Err)
     }
 
-    /// Apply one group in one store batch, then tell the wiring about each value.
-    fn apply_group(&self, group: Vec<(u64, RefreshResult)>) -> Result<(), (u64, String)> {
+    /// Apply one group in one store batch, then tell the wiring about each value; false (and
+    /// nothing applied) when the store was opened again since the job was read: the loop sees
+    /// the new generation and reads again.
+    fn apply_group(
+        &self,
+        group: Vec<(u64, RefreshResult)>,
+        generation: u64,
+    ) -> Result<bool, (u64, String)> {
+        if self.inner.store.generation() != generation {
+            return Ok(false);
+        }
         let first = group[0].0;
         let last = group[group.len() - 1].0;
         let told: Vec<_> = group
@@ -298,7 +293,7 @@ impl Cluster {
         s.applied_seq = s.applied_seq.max(last);
         s.lag = s.stream_seq.saturating_sub(s.applied_seq);
         metrics::gauge!("feedloom_cluster_applied_seq").set(s.applied_seq as f64);
-        Ok(())
+        Ok(true)
     }
 }
 

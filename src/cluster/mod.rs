@@ -13,9 +13,9 @@
 //! - **Publish**: a refresh's [`RefreshResult`] goes to the `FEEDLOOM` stream, subject per source,
 //!   with a `Nats-Msg-Id` (the hash of its bytes), so a retried publish lands once.
 //! - **Apply**: every node reads the whole stream in order from the sequence after the last one
-//!   its store applied, and applies each value with the sequence in the same sled batch
-//!   ([`Store::apply_logged`]); a crash resumes exactly there, and an empty store rebuilds from
-//!   the start of the stream.
+//!   its store applied, and applies the values (several of distinct sources to a sled batch)
+//!   with the last one's sequence in the same batch ([`Store::apply_logged_group`]); a crash
+//!   resumes exactly there, and an empty store rebuilds from the start of the stream.
 //!
 //! The module knows the store, the config and the model, never the two paths: the wiring hands
 //! it a callback for applied values and asks it for poll permits and for publishing.

@@ -73,22 +73,34 @@ impl Store {
     /// article is found unchanged or tombstoned; the same state is written), so a replicated
     /// log may deliver a value more than once.
     pub fn apply(&self, result: RefreshResult) -> Result<RefreshCounts, StoreError> {
-        self.apply_at(result, None)
+        // Arrivals must become visible in the order they are given, or a catch-up reader could
+        // see a later one before an earlier one lands and skip the earlier for good: one
+        // document is applied at a time.
+        let _one_at_a_time = self.one_at_a_time();
+        let last_arrival = read_u64(self.tree()?.get(LAST_ARRIVAL_KEY)?);
+        let mut next_arrival = last_arrival;
+        let mut batch = sled::Batch::default();
+        let counts = self.stage(&mut batch, &mut next_arrival, result, None)?;
+        if next_arrival != last_arrival {
+            batch.insert(LAST_ARRIVAL_KEY, &next_arrival.to_be_bytes()[..]);
+        }
+        self.write(batch)?;
+        Ok(counts)
     }
 
     /// Apply a result that came from the replicated log at stream sequence `seq`, recording the
     /// sequence in the same batch, so that a node resumes exactly after the last value it
     /// applied. A value at or below the recorded sequence is skipped (`None`): the log
-    /// delivered it again.
+    /// delivered it again. A group of one (see [`Store::apply_logged_group`]).
     pub fn apply_logged(
         &self,
         result: RefreshResult,
         seq: u64,
     ) -> Result<Option<RefreshCounts>, StoreError> {
-        if seq <= self.applied_seq()? {
-            return Ok(None);
-        }
-        self.apply_at(result, Some(seq)).map(Some)
+        Ok(self
+            .apply_logged_group(vec![(seq, result)])?
+            .pop()
+            .flatten())
     }
 
     /// Remove the articles this store holds exactly as they are (`same_content`) from a
@@ -113,29 +125,6 @@ impl Store {
             .collect();
         let mut keep = keep.into_iter();
         articles.retain(|_| keep.next().unwrap_or(true));
-    }
-
-    fn apply_at(
-        &self,
-        result: RefreshResult,
-        seq: Option<u64>,
-    ) -> Result<RefreshCounts, StoreError> {
-        // Arrivals must become visible in the order they are given, or a catch-up reader could
-        // see a later one before an earlier one lands and skip the earlier for good: one
-        // document is applied at a time.
-        let _one_at_a_time = self.one_at_a_time();
-        let last_arrival = read_u64(self.tree()?.get(LAST_ARRIVAL_KEY)?);
-        let mut next_arrival = last_arrival;
-        let mut batch = sled::Batch::default();
-        let counts = self.stage(&mut batch, &mut next_arrival, result, seq)?;
-        if let Some(seq) = seq {
-            batch.insert(APPLIED_SEQ_KEY, &seq.to_be_bytes()[..]);
-        }
-        if next_arrival != last_arrival {
-            batch.insert(LAST_ARRIVAL_KEY, &next_arrival.to_be_bytes()[..]);
-        }
-        self.write(batch)?;
-        Ok(counts)
     }
 
     /// Apply values that came from the replicated log, in stream order, as **one** sled batch
@@ -163,6 +152,7 @@ impl Store {
             return Err(StoreError::SourceTwiceInGroup(twice.source.clone()));
         }
         drop(sources);
+        // One group at a time, as `apply` takes one document at a time.
         let _one_at_a_time = self.one_at_a_time();
         let tree = self.tree()?;
         let applied = read_u64(tree.get(APPLIED_SEQ_KEY)?);
